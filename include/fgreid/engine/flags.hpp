@@ -1,0 +1,137 @@
+#pragma once
+// Generates CLI flags from reflected Options: one flag per field, named after the field,
+// documented by its `///` line, typed by its C++ type.
+#include <fgreid/engine/command_line.hpp>
+#include <fgreid/engine/option_docs.hpp>
+#include <fgreid/error.hpp>
+#include <fgreid/options.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+namespace fgreid {
+
+/// Names of an enum's values, in order, for flags: specialise for each enum used in Options.
+///   template <> struct EnumNames<Device> { static constexpr std::array values{"auto", "cpu"}; };
+template <class E>
+struct EnumNames;
+
+namespace cli {
+
+/// A C++ type a flag can hold.
+template <class T>
+struct FlagCodec;
+
+template <>
+struct FlagCodec<bool> {
+  static constexpr std::string_view hint = "true|false";
+  static bool parse(std::string_view s) {
+    if (s == "true" || s == "1" || s == "yes" || s == "on") return true;
+    if (s == "false" || s == "0" || s == "no" || s == "off") return false;
+    throw UsageError("expected true or false");
+  }
+  static std::string print(bool v) { return v ? "true" : "false"; }
+};
+
+template <class T>
+  requires(std::is_integral_v<T> && !std::is_same_v<T, bool>)
+struct FlagCodec<T> {
+  static constexpr std::string_view hint = "int";
+  static T parse(std::string_view s) {
+    T value{};
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc{} || end != s.data() + s.size()) throw UsageError("expected an integer");
+    return value;
+  }
+  static std::string print(T v) { return std::to_string(v); }
+};
+
+template <class T>
+  requires std::is_floating_point_v<T>
+struct FlagCodec<T> {
+  static constexpr std::string_view hint = "float";
+  static T parse(std::string_view s) {
+    T value{};
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (ec != std::errc{} || end != s.data() + s.size()) throw UsageError("expected a number");
+    return value;
+  }
+  static std::string print(T v) { return fmt::format("{}", v); }
+};
+
+template <>
+struct FlagCodec<std::string> {
+  static constexpr std::string_view hint = "text";
+  static std::string parse(std::string_view s) { return std::string{s}; }
+  static std::string print(const std::string& v) { return v; }
+};
+
+template <>
+struct FlagCodec<std::filesystem::path> {
+  static constexpr std::string_view hint = "path";
+  static std::filesystem::path parse(std::string_view s) { return std::filesystem::path{s}; }
+  static std::string print(const std::filesystem::path& v) { return v.string(); }
+};
+
+template <class E>
+  requires std::is_enum_v<E>
+struct FlagCodec<E> {
+  static constexpr auto& names = EnumNames<E>::values;
+  static inline const std::string hint = fmt::format("{}", fmt::join(names, "|"));
+  static E parse(std::string_view s) {
+    for (std::size_t i = 0; i < names.size(); ++i)
+      if (s == names[i]) return static_cast<E>(i);
+    throw UsageError(fmt::format("expected one of {}", hint));
+  }
+  static std::string print(E v) { return std::string{names[static_cast<std::size_t>(v)]}; }
+};
+
+template <class T>
+struct FlagCodec<std::vector<T>> {
+  static inline const std::string hint = fmt::format("{0},{0},...", FlagCodec<T>::hint);
+  static std::vector<T> parse(std::string_view s) {
+    std::vector<T> out;
+    while (!s.empty()) {
+      auto comma = s.find(',');
+      out.push_back(FlagCodec<T>::parse(s.substr(0, comma)));
+      s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+    }
+    return out;
+  }
+  static std::string print(const std::vector<T>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ",") + FlagCodec<T>::print(x);
+    return out;
+  }
+};
+
+/// Adds one flag per reflected field of `options` to `cli`, under `group`. The flags write
+/// into `options`, which must outlive parsing.
+template <ReflectedOptions O>
+void add_flags(CommandLine& cli, std::string_view group, O& options) {
+  for_each_option(options, [&](std::string_view field, auto& value) {
+    using T = std::remove_cvref_t<decltype(value)>;
+    std::string doc{detail::option_doc(type_name<O>(), field)};
+    cli.add(Flag{
+        .name = flag_name(field),
+        .group = std::string{group},
+        .doc = doc,
+        .value_hint = std::string{FlagCodec<T>::hint},
+        .default_text = FlagCodec<T>::print(value),
+        .is_switch = std::is_same_v<T, bool>,
+        .aliases = {},
+        .assign = [&value](std::string_view text) { value = FlagCodec<T>::parse(text); },
+    });
+  });
+}
+
+}  // namespace cli
+}  // namespace fgreid
