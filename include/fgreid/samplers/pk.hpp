@@ -1,0 +1,51 @@
+#pragma once
+#include <fgreid/samplers/concept.hpp>
+
+#include <deque>
+#include <map>
+
+namespace fgreid::samplers {
+
+/// torchreid's RandomIdentitySampler: each epoch, every identity's images are shuffled and cut
+/// into groups of K (an identity with fewer than K images is drawn K times with replacement;
+/// a last incomplete group is dropped); batches take P identities at random among those with
+/// groups left, one group each, until fewer than P identities have groups left.
+class RandomIdentity {
+ public:
+  RandomIdentity(std::span<const std::int64_t> labels, int batch_p, int batch_k);
+  void reset(std::uint64_t seed);
+  std::optional<std::vector<std::int64_t>> next();
+  [[nodiscard]] std::int64_t batches_per_epoch() const { return batches_per_epoch_; }
+
+ private:
+  int batch_p_, batch_k_;
+  std::map<std::int64_t, std::vector<std::int64_t>> by_identity_;
+  std::deque<std::vector<std::int64_t>> batches_;
+  std::int64_t batches_per_epoch_ = 0;
+};
+
+/// The sampler as a policy, with its defaults fixed at compile time: `samplers::PK<16, 4>`.
+template <int P, int K>
+struct PK {
+  static_assert(P >= 2, "PK<P, K>: a batch needs at least two identities for triplet mining");
+  static_assert(K >= 1, "PK<P, K>: K is the number of images per identity, at least 1");
+  static constexpr std::string_view name = "sampler (P identities x K images, shuffled)";
+  struct Options {
+    /// Identities per batch (P).
+    int batch_p = P;
+    /// Images per identity in a batch (K; the seed calls it --seq-len).
+    int batch_k = K;
+    FGREID_REFLECT(Options, batch_p, batch_k);
+  };
+
+  PK(std::span<const std::int64_t> labels, Options options)
+      : sampler_(labels, options.batch_p, options.batch_k) {}
+  void reset(std::uint64_t seed) { sampler_.reset(seed); }
+  std::optional<std::vector<std::int64_t>> next() { return sampler_.next(); }
+  [[nodiscard]] std::int64_t batches_per_epoch() const { return sampler_.batches_per_epoch(); }
+
+ private:
+  RandomIdentity sampler_;
+};
+
+}  // namespace fgreid::samplers
