@@ -1,0 +1,178 @@
+#include <fgreid/datasets/market1501.hpp>
+#include <fgreid/error.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <map>
+#include <numeric>
+#include <string>
+#include <vector>
+
+namespace fgreid::datasets {
+
+namespace {
+
+constexpr std::string_view expected_name =
+    "PPPP_cCsS_FFFFFF_BB.jpg, e.g. 0002_c1s1_000451_03.jpg";
+
+/// Reads a name left to right; each step consumes its token or reports failure.
+class NameReader {
+ public:
+  explicit NameReader(std::string_view text) : rest_(text) {}
+
+  bool literal(std::string_view token) {
+    if (!rest_.starts_with(token)) return false;
+    rest_.remove_prefix(token.size());
+    return true;
+  }
+
+  /// An unsigned decimal that fits `Int`.
+  template <class Int>
+  bool number(Int& value) {
+    const auto digits = std::min(rest_.find_first_not_of("0123456789"), rest_.size());
+    if (digits == 0) return false;
+    if (std::from_chars(rest_.data(), rest_.data() + digits, value).ec != std::errc{}) return false;
+    rest_.remove_prefix(digits);
+    return true;
+  }
+
+  [[nodiscard]] bool done() const { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+// The length in frames of each recorded sequence of cameras c1..c6, as published with the
+// release (torchreid and the st-ReID code use the same table).
+constexpr std::array<std::int64_t, 6> c1{72681, 74546, 74881, 74761, 74891, 54346};
+constexpr std::array<std::int64_t, 3> c2{163691, 164727, 98102};
+constexpr std::array<std::int64_t, 3> c3{161708, 161769, 104469};
+constexpr std::array<std::int64_t, 6> c4{72707, 72473, 74810, 74541, 74910, 50616};
+constexpr std::array<std::int64_t, 3> c5{161095, 161724, 103487};
+constexpr std::array<std::int64_t, 4> c6{87551, 131268, 95817, 30952};
+constexpr std::array<std::span<const std::int64_t>, 6> sequence_lengths{c1, c2, c3, c4, c5, c6};
+
+constexpr int max_pid = 1501;
+constexpr std::string_view release_folder = "Market-1501-v15.09.15";
+
+struct RawEntry {
+  std::filesystem::path path;
+  MarketName name;
+};
+
+void require_folder(const std::filesystem::path& folder) {
+  if (!std::filesystem::is_directory(folder))
+    throw DataError(fmt::format(
+        "{}: folder not found (Market-1501 needs bounding_box_train/, query/ and "
+        "bounding_box_test/ in --data-root or in its {}/)",
+        folder.string(), release_folder));
+}
+
+/// The .jpg files of `folder`, sorted by file name, junk dropped, every name checked.
+std::vector<RawEntry> read_folder(const std::filesystem::path& folder) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& item : std::filesystem::directory_iterator(folder))
+    if (item.is_regular_file() && item.path().extension() == ".jpg") files.push_back(item.path());
+  std::ranges::sort(files, {}, [](const auto& path) { return path.filename(); });
+
+  std::vector<RawEntry> entries;
+  entries.reserve(files.size());
+  for (auto& path : files) {
+    const auto name = parse_market_name(path.filename().string());
+    if (!name)
+      throw DataError(fmt::format("{}: not a Market-1501 image name (expected {})",
+                                  path.string(), expected_name));
+    if (name->pid < -1 || name->pid > max_pid)
+      throw DataError(fmt::format("{}: person id {} out of range (expected -1 for junk or 0..{})",
+                                  path.string(), name->pid, max_pid));
+    if (name->camera < 1 || name->camera > static_cast<int>(sequence_lengths.size()))
+      throw DataError(fmt::format("{}: camera c{} out of range (expected c1..c{})", path.string(),
+                                  name->camera, sequence_lengths.size()));
+    if (name->pid == -1) continue;
+    entries.push_back({std::move(path), *name});
+  }
+  return entries;
+}
+
+Entry to_entry(const RawEntry& raw, std::int64_t pid) {
+  const auto& name = raw.name;
+  const auto frame = market_global_frame(name.camera, name.sequence, name.frame);
+  if (!frame)
+    throw DataError(fmt::format(
+        "{}: sequence s{} is beyond the {} recorded sequences of camera c{} in Market-1501",
+        raw.path.string(), name.sequence, market_sequence_lengths(name.camera).size(),
+        name.camera));
+  return Entry{.images = {raw.path}, .pid = pid, .camid = name.camera - 1, .frame = *frame};
+}
+
+std::vector<Entry> keep_release_ids(const std::vector<RawEntry>& raw) {
+  std::vector<Entry> entries;
+  entries.reserve(raw.size());
+  for (const auto& item : raw) entries.push_back(to_entry(item, item.name.pid));
+  return entries;
+}
+
+std::vector<Entry> relabel_ids(const std::vector<RawEntry>& raw) {
+  std::map<std::int64_t, std::int64_t> label_of;  // ordered: labels follow the release's ids
+  for (const auto& item : raw) label_of.emplace(item.name.pid, 0);
+  std::int64_t next = 0;
+  for (auto& [pid, label] : label_of) label = next++;
+  std::vector<Entry> entries;
+  entries.reserve(raw.size());
+  for (const auto& item : raw) entries.push_back(to_entry(item, label_of.at(item.name.pid)));
+  return entries;
+}
+
+}  // namespace
+
+std::optional<MarketName> parse_market_name(std::string_view filename) {
+  MarketName name;
+  NameReader reader(filename);
+  const bool junk = reader.literal("-1");
+  if (junk)
+    name.pid = -1;
+  else if (!reader.number(name.pid))
+    return std::nullopt;
+  if (reader.literal("_c") && reader.number(name.camera) && reader.literal("s") &&
+      reader.number(name.sequence) && reader.literal("_") && reader.number(name.frame) &&
+      reader.literal("_") && reader.number(name.box) && reader.literal(".jpg") && reader.done())
+    return name;
+  return std::nullopt;
+}
+
+std::span<const std::int64_t> market_sequence_lengths(int camera) {
+  if (camera < 1 || camera > static_cast<int>(sequence_lengths.size())) return {};
+  return sequence_lengths[static_cast<std::size_t>(camera - 1)];
+}
+
+// The six cameras recorded in parallel, each in consecutive sequences whose frame counters
+// restart at 0. Adding the lengths of a camera's earlier sequences puts every frame on one
+// clock per camera, so that time differences between sightings (st-ReID) are meaningful.
+std::optional<std::int64_t> market_global_frame(int camera, int sequence, std::int64_t frame) {
+  const auto lengths = market_sequence_lengths(camera);
+  if (sequence < 1 || sequence > static_cast<int>(lengths.size())) return std::nullopt;
+  return std::accumulate(lengths.begin(), lengths.begin() + (sequence - 1), frame);
+}
+
+Splits Market1501::load(const std::filesystem::path& root, const Options&) {
+  const auto base = std::filesystem::is_directory(root / release_folder) ? root / release_folder
+                                                                          : root;
+  const auto train = base / "bounding_box_train", query = base / "query",
+             gallery = base / "bounding_box_test";
+  // A missing folder is the likelier mistake (a wrong --data-root): report it before any name.
+  for (const auto& folder : {train, query, gallery}) require_folder(folder);
+  Splits splits;
+  splits.train = relabel_ids(read_folder(train));
+  splits.query = keep_release_ids(read_folder(query));
+  splits.gallery = keep_release_ids(read_folder(gallery));
+  return splits;
+}
+
+void Market1501::synthesize(const std::filesystem::path& root, const Options&) {
+  write_synthetic_market(root);
+}
+
+}  // namespace fgreid::datasets
