@@ -1,0 +1,42 @@
+#pragma once
+// Ranking metrics on a query × gallery distance matrix (no LibTorch needed).
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace fgreid::eval {
+
+/// Identity and camera labels of one side (query or gallery).
+struct Labels {
+  std::span<const std::int64_t> pids;
+  std::span<const std::int64_t> camids;
+};
+
+struct Metrics {
+  /// cmc[k]: fraction of valid queries whose first true match is within the top k+1.
+  std::vector<double> cmc;
+  /// Mean over valid queries of Σ_k precision@k · rel_k / #relevant (torchreid's AP).
+  double mAP = 0;
+  /// Mean inverse negative penalty (fast-reid): #relevant / rank of the hardest match.
+  double mINP = 0;
+  std::int64_t valid_queries = 0;
+  std::int64_t total_queries = 0;
+};
+
+/// Market-1501 rules: for each query, gallery entries with the same pid *and* camera are
+/// removed; queries left without any true match are skipped. `distances` is Nq × Ng, row
+/// major; smaller is more similar. Exact (stable order on ties by gallery index; NaN ranks
+/// last). No pid is special: distractors (pid 0) are plain non-matches, junk (-1) must be
+/// dropped by the caller. cmc always has max_rank entries, 1 past the end of a short gallery;
+/// with no valid query everything is 0. Multithreaded over queries (TBB) yet deterministic.
+/// Throws std::invalid_argument on sizes that do not fit or max_rank < 1.
+[[nodiscard]] Metrics evaluate_market(std::span<const float> distances, Labels query,
+                                      Labels gallery, int max_rank = 50);
+
+/// `{"rank1":..,"rank5":..,"rank10":..,"rank20":..,"mAP":..,"mINP":..,"valid_queries":..}`,
+/// fractions in [0, 1]; a rankK beyond the CMC's length (max_rank < K) is left out.
+[[nodiscard]] nlohmann::json to_json(const Metrics& metrics);
+
+}  // namespace fgreid::eval

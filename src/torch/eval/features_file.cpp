@@ -1,0 +1,180 @@
+#include <fgreid/engine/files.hpp>
+#include <fgreid/error.hpp>
+#include <fgreid/eval/features_file.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <array>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fgreid::eval {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::array<std::string_view, 6> kRequiredKeys = {
+    "query_features", "gallery_features", "query_pids",
+    "gallery_pids",   "query_camids",     "gallery_camids"};
+
+std::string describe(const torch::Tensor& tensor) {
+  return fmt::format("a {} tensor of shape {}", c10::toString(tensor.scalar_type()),
+                     c10::str(tensor.sizes()));
+}
+
+/// The labels of one side under their file keys, frames only when present.
+std::vector<std::pair<std::string_view, const torch::Tensor*>> labels_of(
+    const FeatureSet& set, bool query) {
+  std::vector<std::pair<std::string_view, const torch::Tensor*>> labels;
+  if (query) {
+    labels = {{"query_pids", &set.query_pids}, {"query_camids", &set.query_camids}};
+    if (set.query_frames) labels.emplace_back("query_frames", &*set.query_frames);
+  } else {
+    labels = {{"gallery_pids", &set.gallery_pids}, {"gallery_camids", &set.gallery_camids}};
+    if (set.gallery_frames) labels.emplace_back("gallery_frames", &*set.gallery_frames);
+  }
+  return labels;
+}
+
+/// What is wrong with the shapes of `set`, if anything: the first problem found.
+std::optional<std::string> shape_problem(const FeatureSet& set) {
+  for (const bool query : {true, false}) {
+    const std::string_view features_key = query ? "query_features" : "gallery_features";
+    const torch::Tensor& features = query ? set.query_features : set.gallery_features;
+    if (!features.defined()) return fmt::format("'{}' is not set", features_key);
+    if (features.dim() != 2)
+      return fmt::format("'{}' is {}, expected a 2-D [N, D] matrix", features_key,
+                         describe(features));
+    for (const auto& [key, labels] : labels_of(set, query)) {
+      if (!labels->defined()) return fmt::format("'{}' is not set", key);
+      if (labels->dim() != 1)
+        return fmt::format("'{}' is {}, expected a 1-D vector", key, describe(*labels));
+      if (labels->size(0) != features.size(0))
+        return fmt::format("'{}' has {} entries but '{}' has {} rows", key, labels->size(0),
+                           features_key, features.size(0));
+    }
+  }
+  if (set.query_features.size(1) != set.gallery_features.size(1))
+    return fmt::format("query features have {} dimensions but gallery features have {}",
+                       set.query_features.size(1), set.gallery_features.size(1));
+  return std::nullopt;
+}
+
+std::string first_line(std::string_view text) {
+  return std::string(text.substr(0, text.find('\n')));
+}
+
+/// The entries of a loaded dict, checked one by one with the file named in every error.
+class EntryReader {
+ public:
+  EntryReader(std::string file, c10::impl::GenericDict dict)
+      : file_(std::move(file)), dict_(std::move(dict)) {}
+
+  torch::Tensor features(std::string_view key) const {
+    torch::Tensor tensor = *entry(key, /*required=*/true);
+    if (!tensor.is_floating_point() || tensor.dim() != 2)
+      throw DataError(fmt::format("{}: '{}' is {}, expected a 2-D float tensor [N, D]", file_,
+                                  key, describe(tensor)));
+    return tensor.to(torch::kFloat).contiguous();
+  }
+
+  std::optional<torch::Tensor> labels(std::string_view key, bool required = true) const {
+    auto tensor = entry(key, required);
+    if (!tensor) return std::nullopt;
+    if (!c10::isIntegralType(tensor->scalar_type(), /*includeBool=*/false) || tensor->dim() != 1)
+      throw DataError(fmt::format("{}: '{}' is {}, expected a 1-D integer tensor", file_, key,
+                                  describe(*tensor)));
+    return tensor->to(torch::kLong).contiguous();
+  }
+
+ private:
+  /// The tensor under `key`; a None value counts as absent (Python writers may store one
+  /// for the optional frames).
+  std::optional<torch::Tensor> entry(std::string_view key, bool required) const {
+    const auto found = dict_.find(c10::IValue(std::string(key)));
+    if (found == dict_.end() || found->value().isNone()) {
+      if (!required) return std::nullopt;
+      throw DataError(fmt::format("{}: no '{}' entry (a features file holds {})", file_, key,
+                                  fmt::join(kRequiredKeys, ", ")));
+    }
+    if (!found->value().isTensor())
+      throw DataError(fmt::format("{}: '{}' is a {}, not a tensor", file_, key,
+                                  found->value().tagKind()));
+    return found->value().toTensor();
+  }
+
+  std::string file_;
+  c10::impl::GenericDict dict_;
+};
+
+std::vector<char> read_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw DataError(fmt::format("{}: cannot read the features file", path.string()));
+  return bytes;
+}
+
+}  // namespace
+
+void save_features(const fs::path& path, const FeatureSet& features) {
+  if (auto problem = shape_problem(features))
+    throw std::invalid_argument(fmt::format("save_features({}): {}", path.string(), *problem));
+  c10::Dict<std::string, torch::Tensor> dict;
+  auto put = [&](std::string_view key, const torch::Tensor& tensor, torch::ScalarType type) {
+    dict.insert(std::string(key), tensor.detach().to(torch::kCPU, type).contiguous());
+  };
+  put("query_features", features.query_features, torch::kFloat);
+  put("gallery_features", features.gallery_features, torch::kFloat);
+  for (const bool query : {true, false})
+    for (const auto& [key, labels] : labels_of(features, query)) put(key, *labels, torch::kLong);
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
+}
+
+FeatureSet load_features(const fs::path& path) {
+  const std::string file = path.string();
+  std::error_code ignored;
+  if (!fs::is_regular_file(path, ignored))
+    throw DataError(fmt::format("{}: no such features file", file));
+  const std::vector<char> bytes = read_bytes(path);
+  if (bytes.empty()) throw DataError(fmt::format("{}: the features file is empty", file));
+
+  c10::IValue contents;
+  try {
+    contents = torch::pickle_load(bytes);
+  } catch (const c10::Error& error) {
+    throw DataError(fmt::format("{}: not a readable features file, truncated or not written by "
+                                "torch.save ({})",
+                                file, first_line(error.what_without_backtrace())));
+  } catch (const std::exception& error) {
+    throw DataError(fmt::format("{}: not a readable features file, truncated or not written by "
+                                "torch.save ({})",
+                                file, first_line(error.what())));
+  }
+  if (!contents.isGenericDict())
+    throw DataError(fmt::format("{}: holds a {} where a features file holds a dict", file,
+                                contents.tagKind()));
+
+  const EntryReader reader(file, contents.toGenericDict());
+  FeatureSet set;
+  set.query_features = reader.features("query_features");
+  set.gallery_features = reader.features("gallery_features");
+  set.query_pids = *reader.labels("query_pids");
+  set.gallery_pids = *reader.labels("gallery_pids");
+  set.query_camids = *reader.labels("query_camids");
+  set.gallery_camids = *reader.labels("gallery_camids");
+  set.query_frames = reader.labels("query_frames", /*required=*/false);
+  set.gallery_frames = reader.labels("gallery_frames", /*required=*/false);
+  if (auto problem = shape_problem(set)) throw DataError(fmt::format("{}: {}", file, *problem));
+  return set;
+}
+
+}  // namespace fgreid::eval
