@@ -1,0 +1,108 @@
+#pragma once
+// The option groups every recipe has, besides its policies' own.
+#include <fgreid/options.hpp>
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+namespace fgreid {
+
+template <class E>
+struct EnumNames;
+
+namespace engine {
+
+enum class DeviceChoice { automatic, cpu, cuda };
+enum class DistanceMetric { euclidean, cosine };
+
+struct RunOptions {
+  /// Dataset root holding the release's folders; none: the synthetic stand-in, generated once.
+  std::filesystem::path data_root;
+  /// Output folder; none: runs/<recipe>/<timestamp>.
+  std::filesystem::path output;
+  /// Compute device: auto (CUDA when present), cpu or cuda.
+  DeviceChoice device = DeviceChoice::automatic;
+  /// LibTorch intra-op threads; 0 = every core.
+  int threads = 0;
+  /// Seed of every random choice: initialisation, sampling, augmentation.
+  std::int64_t seed = 1;
+  /// Print the dataset's statistics as one JSON line and exit.
+  bool summary = false;
+  /// After the final evaluation, write query/gallery features to this file (torch.load-able).
+  std::filesystem::path extract;
+  /// Evaluate the checkpoint given by --weights instead of training.
+  bool evaluate = false;
+  /// Model checkpoint to evaluate (--evaluate).
+  std::filesystem::path weights;
+  FGREID_REFLECT(RunOptions, data_root, output, device, threads, seed, summary, extract, evaluate,
+                 weights);
+};
+
+struct TrainOptions {
+  /// Training epochs.
+  int max_epoch = 120;
+  /// First epoch (0-based) that is evaluated; the seed spells it --thresold.
+  int eval_start = 0;
+  /// Evaluate every this many epochs from --eval-start (and always after the last).
+  int eval_every = 10;
+  /// Base learning rate (Adam).
+  double lr = 3.5e-4;
+  /// L2 weight decay.
+  double weight_decay = 5e-4;
+  /// Epochs of linear warm-up from lr·warmup-factor to lr.
+  int warmup_epochs = 10;
+  /// Learning-rate factor at the first warm-up epoch.
+  double warmup_factor = 0.01;
+  /// Epochs at which the learning rate is multiplied by --gamma.
+  std::vector<int> milestones = {40, 70};
+  /// Learning-rate decay factor at each milestone.
+  double gamma = 0.1;
+  /// Print a progress line every this many iterations.
+  int print_every = 20;
+  FGREID_REFLECT(TrainOptions, max_epoch, eval_start, eval_every, lr, weight_decay, warmup_epochs,
+                 warmup_factor, milestones, gamma, print_every);
+};
+
+struct DataOptions {
+  /// Input image height in pixels.
+  int height = 256;
+  /// Input image width in pixels.
+  int width = 128;
+  /// Probability of a random horizontal flip of a training image.
+  double flip_probability = 0.5;
+  /// Decoding threads of the data loader.
+  int workers = 2;
+  /// Batches decoded ahead of the training thread.
+  int prefetch = 4;
+  /// Images per batch when extracting evaluation features.
+  int test_batch = 128;
+  FGREID_REFLECT(DataOptions, height, width, flip_probability, workers, prefetch, test_batch);
+};
+
+struct EvalOptions {
+  /// Distance between features: euclidean (squared) or cosine.
+  DistanceMetric metric = DistanceMetric::euclidean;
+  /// Add the features of the horizontally flipped image (test-time augmentation).
+  bool flip_test = false;
+  /// L2-normalise features before measuring distances.
+  bool normalize_features = false;
+  /// Longest CMC curve reported.
+  int max_rank = 50;
+  FGREID_REFLECT(EvalOptions, metric, flip_test, normalize_features, max_rank);
+};
+
+}  // namespace engine
+
+template <>
+struct EnumNames<engine::DeviceChoice> {
+  static constexpr std::array<std::string_view, 3> values{"auto", "cpu", "cuda"};
+};
+template <>
+struct EnumNames<engine::DistanceMetric> {
+  static constexpr std::array<std::string_view, 2> values{"euclidean", "cosine"};
+};
+
+}  // namespace fgreid

@@ -1,0 +1,27 @@
+#include <fgreid/engine/files.hpp>
+#include <fgreid/error.hpp>
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <fstream>
+
+namespace fgreid {
+
+void write_file_atomically(const std::filesystem::path& path, std::string_view contents) {
+  auto temporary = path;
+  temporary += fmt::format(".tmp-{}", ::getpid());
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(contents.data(), static_cast<std::streamsize>(contents.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      std::filesystem::remove(temporary, ignored);
+      throw DataError(fmt::format("{}: cannot write the file", path.string()));
+    }
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+}  // namespace fgreid

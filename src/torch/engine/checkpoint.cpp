@@ -1,0 +1,75 @@
+#include <fgreid/engine/checkpoint.hpp>
+#include <fgreid/engine/files.hpp>
+#include <fgreid/error.hpp>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <sstream>
+
+namespace fgreid::engine {
+
+namespace {
+constexpr const char* kMetaKey = "fgreid.meta";
+
+std::vector<std::pair<std::string, torch::Tensor>> named_state(const torch::nn::Module& model) {
+  std::vector<std::pair<std::string, torch::Tensor>> state;
+  for (const auto& item : model.named_parameters()) state.emplace_back(item.key(), item.value());
+  for (const auto& item : model.named_buffers()) state.emplace_back(item.key(), item.value());
+  return state;
+}
+}  // namespace
+
+void save_checkpoint(const std::filesystem::path& path, const torch::nn::Module& model,
+                     const nlohmann::json& meta) {
+  torch::serialize::OutputArchive archive;
+  archive.write(kMetaKey, c10::IValue(meta.dump()));
+  for (const auto& [name, tensor] : named_state(model))
+    archive.write(name, tensor.detach().to(torch::kCPU), tensor.is_floating_point() ? false : true);
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomically(path, bytes.str());
+}
+
+nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                               const std::string& model_name) {
+  if (!std::filesystem::is_regular_file(path))
+    throw DataError(fmt::format("{}: no such checkpoint file", path.string()));
+  torch::serialize::InputArchive archive;
+  nlohmann::json meta;
+  try {
+    archive.load_from(path.string());
+    c10::IValue text;
+    if (!archive.try_read(kMetaKey, text) || !text.isString())
+      throw DataError(fmt::format("{}: not an fgreid checkpoint (no {} record)", path.string(),
+                                  kMetaKey));
+    meta = nlohmann::json::parse(text.toStringRef());
+  } catch (const c10::Error& e) {
+    throw DataError(fmt::format("{}: not a readable checkpoint ({})", path.string(),
+                                std::string(e.what_without_backtrace()).substr(0, 200)));
+  }
+  if (meta.value("model", "") != model_name)
+    throw DataError(fmt::format("{}: a checkpoint of model '{}' (recipe '{}'), but this recipe's "
+                                "model is '{}'",
+                                path.string(), meta.value("model", "?"), meta.value("recipe", "?"),
+                                model_name));
+  std::vector<std::string> missing, mismatched;
+  torch::NoGradGuard no_grad;
+  for (auto& [name, tensor] : named_state(model)) {
+    torch::Tensor stored;
+    if (!archive.try_read(name, stored)) {
+      missing.push_back(name);
+    } else if (stored.sizes() != tensor.sizes()) {
+      mismatched.push_back(name + " " + c10::str(stored.sizes()) + " vs " + c10::str(tensor.sizes()));
+    } else {
+      tensor.copy_(stored);
+    }
+  }
+  if (!missing.empty() || !mismatched.empty())
+    throw DataError(fmt::format("{}: does not fit this model: missing [{}], shape mismatch [{}]",
+                                path.string(), fmt::join(missing, ", "),
+                                fmt::join(mismatched, ", ")));
+  return meta;
+}
+
+}  // namespace fgreid::engine

@@ -1,0 +1,38 @@
+#include <fgreid/datasets/synthetic.hpp>
+#include <fgreid/experiment.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <thread>
+
+namespace fgreid::detail {
+
+void set_threads(int threads) {
+  if (threads < 0) throw UsageError(fmt::format("--threads {}: must be >= 0 (0 = every core)", threads));
+  const int count = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(count);
+}
+
+std::filesystem::path synthetic_data_root(
+    std::string_view dataset_name, const std::function<void(const std::filesystem::path&)>& write) {
+  std::string key;
+  for (char c : dataset_name)
+    if (std::isalnum(static_cast<unsigned char>(c))) key += static_cast<char>(std::tolower(c));
+  key += "-v1";
+  auto root = datasets::ensure_synthetic(key, write);
+  fmt::print(stderr, "[fgreid] synthetic {} data at {}\n", dataset_name, root.string());
+  return root;
+}
+
+int report_error(std::string_view program, const std::exception& error, int code) {
+  std::string message = error.what();
+  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error))
+    message = torch_error->what_without_backtrace();
+  message = message.substr(0, message.find('\n'));
+  fmt::print(stderr, "{}: error: {}\n", program, message);
+  return code;
+}
+
+}  // namespace fgreid::detail
