@@ -42,8 +42,10 @@ std::optional<Options> parse(int argc, char** argv) {
   const auto described = flags();
   po::variables_map values;
   try {
-    // No positional options are declared, so a stray word is an error too.
-    po::store(po::command_line_parser(argc, argv).options(described).run(), values);
+    // An empty positional description makes a stray word an error instead of ignored.
+    const po::positional_options_description no_positional;
+    po::store(po::command_line_parser(argc, argv).options(described).positional(no_positional).run(),
+              values);
     po::notify(values);
   } catch (const po::error& error) {
     throw fgreid::UsageError(error.what());

@@ -1,5 +1,6 @@
 #pragma once
 // The option groups every recipe has, besides its policies' own.
+#include <fgreid/eval/metrics.hpp>
 #include <fgreid/options.hpp>
 
 #include <array>
@@ -16,7 +17,6 @@ struct EnumNames;
 namespace engine {
 
 enum class DeviceChoice { automatic, cpu, cuda };
-enum class DistanceMetric { euclidean, cosine };
 
 struct RunOptions {
   /// Dataset root holding the release's folders; none: the synthetic stand-in, generated once.
@@ -84,7 +84,7 @@ struct DataOptions {
 
 struct EvalOptions {
   /// Distance between features: euclidean (squared) or cosine.
-  DistanceMetric metric = DistanceMetric::euclidean;
+  eval::Metric metric = eval::Metric::euclidean;
   /// Add the features of the horizontally flipped image (test-time augmentation).
   bool flip_test = false;
   /// L2-normalise features before measuring distances.
@@ -101,7 +101,7 @@ struct EnumNames<engine::DeviceChoice> {
   static constexpr std::array<std::string_view, 3> values{"auto", "cpu", "cuda"};
 };
 template <>
-struct EnumNames<engine::DistanceMetric> {
+struct EnumNames<eval::Metric> {
   static constexpr std::array<std::string_view, 2> values{"euclidean", "cosine"};
 };
 

@@ -1,15 +1,11 @@
 #pragma once
 // Query × gallery distance matrices, the input of evaluate_market().
+#include <fgreid/eval/metrics.hpp>
 #include <torch/torch.h>
 
 #include <cstdint>
 
 namespace fgreid::eval {
-
-enum class Metric {
-  euclidean,  ///< squared Euclidean distance, as torchreid ranks by
-  cosine,     ///< 1 − cosine similarity
-};
 
 /// Nq × Ng float32 distances on the CPU between the rows of `query` [Nq, D] and `gallery`
 /// [Ng, D]. Computed on the inputs' device (a CUDA device works) `chunk_rows` query rows at a

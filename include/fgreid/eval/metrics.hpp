@@ -8,6 +8,12 @@
 
 namespace fgreid::eval {
 
+/// How far apart two features are; smaller ranks first.
+enum class Metric {
+  euclidean,  ///< squared Euclidean distance, as torchreid ranks by
+  cosine,     ///< 1 − cosine similarity
+};
+
 /// Identity and camera labels of one side (query or gallery).
 struct Labels {
   std::span<const std::int64_t> pids;

@@ -70,10 +70,6 @@ torch::Tensor as_tensor(const std::vector<std::int64_t>& values) {
   return torch::tensor(values, torch::kLong);
 }
 
-eval::Metric metric_of(DistanceMetric metric) {
-  return metric == DistanceMetric::cosine ? eval::Metric::cosine : eval::Metric::euclidean;
-}
-
 struct Evaluation {
   nlohmann::json metrics;
   eval::FeatureSet features;
@@ -91,7 +87,7 @@ Evaluation evaluate(models::ReidModuleImpl& model, const Job& job, torch::Device
   set.gallery_camids = as_tensor(column(splits.gallery, &datasets::Entry::camid));
   set.query_frames = as_tensor(column(splits.query, &datasets::Entry::frame));
   set.gallery_frames = as_tensor(column(splits.gallery, &datasets::Entry::frame));
-  auto metrics = eval::evaluate_features(set, metric_of(job.eval.metric), job.eval.max_rank);
+  auto metrics = eval::evaluate_features(set, job.eval.metric, job.eval.max_rank);
   metrics["eval_seconds"] = seconds_since(start);
   return {std::move(metrics), std::move(set)};
 }

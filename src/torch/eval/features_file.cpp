@@ -1,7 +1,10 @@
 #include <fgreid/engine/files.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/features_file.hpp>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 
+#include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -68,8 +71,10 @@ std::optional<std::string> shape_problem(const FeatureSet& set) {
   return std::nullopt;
 }
 
-std::string first_line(std::string_view text) {
-  return std::string(text.substr(0, text.find('\n')));
+/// The first sentence of a LibTorch error: the rest is a backtrace or generic advice.
+std::string first_sentence(std::string_view text) {
+  text = text.substr(0, text.find('\n'));
+  return std::string(text.substr(0, text.find(". ")));
 }
 
 /// The entries of a loaded dict, checked one by one with the file named in every error.
@@ -115,6 +120,30 @@ class EntryReader {
   c10::impl::GenericDict dict_;
 };
 
+/// torch::pickle_save's zip archive, less its type tags: pickle_save wraps every dict in
+/// torch.jit._pickle.restore_type_tag, a global that torch.load(weights_only=True) refuses.
+/// A plain dict of tensors needs no tag for either reader.
+std::string pickle_untagged(const c10::IValue& value) {
+  std::vector<char> pickle_bytes;
+  torch::jit::Pickler pickler(
+      [&](const char* data, std::size_t size) { pickle_bytes.insert(pickle_bytes.end(), data, data + size); },
+      /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
+      /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(value);
+  pickler.stop();
+
+  std::string archive;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, std::size_t size) {
+    archive.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  torch::jit::writeArchiveAndTensors("data", pickle_bytes.data(), pickle_bytes.size(),
+                                     pickler.tensorData(), writer);
+  writer.writeEndOfFile();
+  return archive;
+}
+
 std::vector<char> read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -135,8 +164,7 @@ void save_features(const fs::path& path, const FeatureSet& features) {
   put("gallery_features", features.gallery_features, torch::kFloat);
   for (const bool query : {true, false})
     for (const auto& [key, labels] : labels_of(features, query)) put(key, *labels, torch::kLong);
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
-  write_file_atomically(path, std::string_view(bytes.data(), bytes.size()));
+  write_file_atomically(path, pickle_untagged(c10::IValue(dict)));
 }
 
 FeatureSet load_features(const fs::path& path) {
@@ -153,11 +181,11 @@ FeatureSet load_features(const fs::path& path) {
   } catch (const c10::Error& error) {
     throw DataError(fmt::format("{}: not a readable features file, truncated or not written by "
                                 "torch.save ({})",
-                                file, first_line(error.what_without_backtrace())));
+                                file, first_sentence(error.what_without_backtrace())));
   } catch (const std::exception& error) {
     throw DataError(fmt::format("{}: not a readable features file, truncated or not written by "
                                 "torch.save ({})",
-                                file, first_line(error.what())));
+                                file, first_sentence(error.what())));
   }
   if (!contents.isGenericDict())
     throw DataError(fmt::format("{}: holds a {} where a features file holds a dict", file,
