@@ -41,6 +41,31 @@ struct Metrics {
 [[nodiscard]] Metrics evaluate_market(std::span<const float> distances, Labels query,
                                       Labels gallery, int max_rank = 50);
 
+/// How the single-gallery-shot protocol draws its galleries.
+struct SingleShotOptions {
+  /// Random galleries drawn per query (torchreid's num_repeats).
+  int repeats = 10;
+  /// Seed of the draws; the same seed gives the same metrics on any machine and thread count.
+  std::uint64_t seed = 1;
+};
+
+/// The single-gallery-shot protocol of torchreid's eval_cuhk03 (CUHK01/03-style): after the
+/// Market-1501 removal, each query sees `repeats` galleries of one randomly drawn image per
+/// gallery identity, and its CMC is the mean over them. mAP and mINP are evaluate_market's
+/// (on the whole kept gallery, as eval_cuhk03 computes AP). The draw of identity p for query q
+/// in repeat r is its kept member number single_shot_draw(seed, q, r, p) mod count, members in
+/// ascending gallery index: a counter-based hash instead of numpy's stream, so queries run in
+/// parallel and a Python port reproduces it exactly. The CMC is padded past the number of
+/// identities with its last value. Throws like evaluate_market, and on repeats < 1.
+[[nodiscard]] Metrics evaluate_single_shot(std::span<const float> distances, Labels query,
+                                           Labels gallery, int max_rank = 50,
+                                           const SingleShotOptions& options = {});
+
+/// The hash behind evaluate_single_shot's draws (splitmix64 steps over seed, query, repeat,
+/// pid): m(m(m(m(seed) ^ q) ^ r) ^ pid) with m the splitmix64 output function of x + golden.
+[[nodiscard]] std::uint64_t single_shot_draw(std::uint64_t seed, std::uint64_t query,
+                                             std::uint64_t repeat, std::int64_t pid);
+
 /// `{"rank1":..,"rank5":..,"rank10":..,"rank20":..,"mAP":..,"mINP":..,"valid_queries":..}`,
 /// fractions in [0, 1]; a rankK beyond the CMC's length (max_rank < K) is left out.
 [[nodiscard]] nlohmann::json to_json(const Metrics& metrics);

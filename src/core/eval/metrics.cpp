@@ -155,6 +155,90 @@ Metrics evaluate_market(std::span<const float> distances, Labels query, Labels g
   return metrics;
 }
 
+std::uint64_t single_shot_draw(std::uint64_t seed, std::uint64_t query, std::uint64_t repeat,
+                               std::int64_t pid) {
+  auto mix = [](std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ull;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+  };
+  return mix(mix(mix(mix(seed) ^ query) ^ repeat) ^ static_cast<std::uint64_t>(pid));
+}
+
+Metrics evaluate_single_shot(std::span<const float> distances, Labels query, Labels gallery,
+                             int max_rank, const SingleShotOptions& options) {
+  if (options.repeats < 1)
+    throw std::invalid_argument(
+        fmt::format("evaluate_single_shot: repeats {} < 1", options.repeats));
+  // Checks the sizes too, and gives mAP, mINP and which queries are valid.
+  Metrics metrics = evaluate_market(distances, query, gallery, max_rank);
+  const std::size_t num_query = query.pids.size();
+  const std::size_t num_gallery = gallery.pids.size();
+
+  // Gallery members grouped by identity, ascending index within a group (CSR).
+  std::vector<std::size_t> order(num_gallery);
+  for (std::size_t g = 0; g < num_gallery; ++g) order[g] = g;
+  std::ranges::stable_sort(order, [&](std::size_t a, std::size_t b) {
+    return gallery.pids[a] < gallery.pids[b];
+  });
+  std::vector<std::size_t> group_start;
+  for (std::size_t k = 0; k < num_gallery; ++k)
+    if (k == 0 || gallery.pids[order[k]] != gallery.pids[order[k - 1]]) group_start.push_back(k);
+  group_start.push_back(num_gallery);
+  const std::size_t groups = group_start.size() - 1;
+
+  // Per query: the first-match position of each repeat's gallery, summed into a CMC.
+  const auto ranks = static_cast<std::size_t>(max_rank);
+  std::vector<std::vector<double>> query_cmc(num_query);
+  tbb::enumerable_thread_specific<std::vector<std::size_t>> kept_scratch;
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, num_query, 8),
+                    [&](const tbb::blocked_range<std::size_t>& block) {
+    auto& own_kept = kept_scratch.local();
+    for (std::size_t q = block.begin(); q != block.end(); ++q) {
+      const std::int64_t pid = query.pids[q], camid = query.camids[q];
+      const auto row = distances.subspan(q * num_gallery, num_gallery);
+      // The query's own identity keeps only its members seen by other cameras.
+      std::size_t own_group = groups;
+      own_kept.clear();
+      for (std::size_t group = 0; group < groups; ++group) {
+        if (gallery.pids[order[group_start[group]]] != pid) continue;
+        own_group = group;
+        for (std::size_t k = group_start[group]; k < group_start[group + 1]; ++k)
+          if (gallery.camids[order[k]] != camid) own_kept.push_back(order[k]);
+      }
+      if (own_kept.empty()) continue;  // invalid query, as in evaluate_market
+      std::vector<double> cmc(ranks, 0.0);
+      for (int repeat = 0; repeat < options.repeats; ++repeat) {
+        const auto r = static_cast<std::uint64_t>(repeat);
+        const std::size_t match =
+            own_kept[single_shot_draw(options.seed, q, r, pid) % own_kept.size()];
+        const std::uint64_t match_key = rank_key(row[match], match);
+        std::size_t ahead = 0;
+        for (std::size_t group = 0; group < groups; ++group) {
+          if (group == own_group) continue;
+          const std::size_t first = group_start[group];
+          const std::size_t count = group_start[group + 1] - first;
+          const std::size_t drawn =
+              order[first + single_shot_draw(options.seed, q, r, gallery.pids[order[first]]) %
+                                count];
+          ahead += rank_key(row[drawn], drawn) < match_key ? 1 : 0;
+        }
+        for (std::size_t k = ahead; k < ranks; ++k) cmc[k] += 1.0;
+      }
+      for (double& value : cmc) value /= options.repeats;
+      query_cmc[q] = std::move(cmc);
+    }
+  });
+
+  metrics.cmc.assign(ranks, 0.0);
+  if (metrics.valid_queries == 0) return metrics;
+  for (const auto& cmc : query_cmc)  // in query order: independent of the thread count
+    for (std::size_t k = 0; k < cmc.size(); ++k) metrics.cmc[k] += cmc[k];
+  for (double& value : metrics.cmc) value /= static_cast<double>(metrics.valid_queries);
+  return metrics;
+}
+
 nlohmann::json to_json(const Metrics& metrics) {
   nlohmann::json out;
   for (const std::size_t rank : {1, 5, 10, 20})
