@@ -22,7 +22,11 @@ class Losses {
   Losses(Options options, const LossContext& context)
       : parts_(std::apply(
             [&](const auto&... o) { return std::tuple<Parts...>{Parts(o, context)...}; },
-            options.parts)) {}
+            options.parts)) {
+    // A part that reads another part's state (OsmCaa reads CenterLoss's centers) links to it
+    // once all are built; parts hold tensor handles, so copies of the composite stay linked.
+    std::apply([this](auto&... part) { (link(part), ...); }, parts_);
+  }
 
   LossResult operator()(const models::TrainOutput& output, const torch::Tensor& labels) {
     LossResult sum;
@@ -44,6 +48,11 @@ class Losses {
   std::tuple<Parts...>& parts() { return parts_; }
 
  private:
+  template <class Part>
+  void link(Part& part) {
+    if constexpr (requires { part.link(parts_); }) part.link(parts_);
+  }
+
   std::tuple<Parts...> parts_;
 };
 
