@@ -66,6 +66,10 @@ struct Experiment {
     typename D::Options dataset;
   };
 
+  /// The recipe's own defaults, over the policies' (e.g. flip-averaged, normalised test
+  /// features). A recipe that needs some derives from its Experiment and hides this.
+  static void defaults(Config&) {}
+
   /// Real-data defaults are the literature's; the synthetic stand-in is small, so without
   /// --data-root these apply to every flag the user did not set (announced on stderr).
   static void synthetic_profile(Config& config) {
@@ -139,7 +143,11 @@ struct Experiment {
 template <class R>
 concept ReidExperiment = Model<typename R::ModelPolicy> && Loss<typename R::LossPolicy> &&
                          Sampler<typename R::SamplerPolicy> && Dataset<typename R::DatasetPolicy> &&
-                         requires { typename R::Config; };
+                         requires(typename R::Config& config) {
+                           typename R::Config;
+                           R::defaults(config);
+                           R::synthetic_profile(config);
+                         };
 
 /// The whole program of a recipe binary: flags (command line and --config), then run.
 /// Exit codes: 0 done, 1 bad data or failure, 2 bad flag.
@@ -153,9 +161,11 @@ int recipe_main(std::string_view recipe, int argc, char** argv) {
     };
     // Pass 1 learns whether --data-root was given, which decides the defaults of pass 2.
     typename R::Config probe;
+    R::defaults(probe);
     cli::CommandLine probe_cli(program, "");
     if (!parse(probe, probe_cli)) return 0;
     typename R::Config config;
+    R::defaults(config);
     const bool synthetic = probe.run.data_root.empty();
     if (synthetic) R::synthetic_profile(config);
     cli::CommandLine cli(program, "");
