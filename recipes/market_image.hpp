@@ -1,19 +1,17 @@
 #pragma once
-// Market-1501, image re-ID. (Issue 4 swaps in the FGReID model and loss set.)
+// FGReID on Market-1501 (the paper's image recipe): two ResNet-50 trunks with spatial
+// attention and a non-local block, the seed's whole objective, sampler and schedule.
 #include <fgreid/datasets/market1501.hpp>
-#include <fgreid/experiment.hpp>
-#include <fgreid/losses/cross_entropy.hpp>
-#include <fgreid/losses/sum.hpp>
-#include <fgreid/losses/triplet.hpp>
-#include <fgreid/models/bnneck.hpp>
-#include <fgreid/models/resnet.hpp>
-#include <fgreid/samplers/pk.hpp>
+#include <fgreid/losses/fgreid_objective.hpp>
+#include <fgreid/models/fgreid.hpp>
+#include <fgreid/samplers/seed_chunks.hpp>
+#include <fgreid/seed_recipe.hpp>
 
 namespace fgreid::recipes::market_image {
-using Model   = models::BNNeck<models::ResNet<50>>;                      // BoT baseline
-using Loss    = losses::Losses<losses::LabelSmoothCE, losses::Triplet>;  // weights in Options
-using Sampler = samplers::PK<16, 4>;                                     // P ids × K images
+using Model   = models::FGReIDImage<>;                // two ResNet-50, last stride 1
+using Loss    = losses::FGReIDObjective;              // CE, cosine triplet, center, OSM+CAA, ...
+using Sampler = samplers::SeedIdentityChunks<32, 4>;  // the seed's 32 ids × 4 images
 using Dataset = datasets::Market1501;
-using Recipe  = Experiment<Model, Loss, Sampler, Dataset>;
+using Recipe  = SeedRecipe<Experiment<Model, Loss, Sampler, Dataset>>;  // flip + L2 test features
 static_assert(ReidExperiment<Recipe>, "see fgreid/experiment.hpp");
 }  // namespace fgreid::recipes::market_image

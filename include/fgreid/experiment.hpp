@@ -127,6 +127,12 @@ struct Experiment {
     parts.loss = [loss](const models::TrainOutput& output, const torch::Tensor& labels) {
       return (*loss)(output, labels);
     };
+    parts.loss_state_to = [loss](torch::Device device) {
+      losses::for_each_own_optimizer(*loss, [&](auto& part) { part.to(device); });
+    };
+    parts.loss_step = [loss] {
+      losses::for_each_own_optimizer(*loss, [](auto& part) { part.step(); });
+    };
     std::vector<std::int64_t> labels;
     for (const auto& entry : job.splits.train) labels.push_back(entry.pid);
     auto sampler = std::make_shared<S>(std::span<const std::int64_t>(labels), config.sampler);

@@ -32,8 +32,10 @@ struct Job {
 struct Parts {
   std::shared_ptr<models::ReidModuleImpl> model;
   std::function<losses::LossResult(const models::TrainOutput&, const torch::Tensor&)> loss;
-  /// Learnable tensors owned by losses, trained with the model's optimiser.
-  std::vector<torch::Tensor> loss_parameters;
+  /// Moves the state of losses that have their own optimiser (centers) to the device.
+  std::function<void(torch::Device)> loss_state_to;
+  /// Steps those losses' own optimisers, after the model's step.
+  std::function<void()> loss_step;
   /// Starts a sampler epoch with a seed and yields its batches of train indices.
   std::function<data::BatchSource(std::uint64_t seed)> epoch_batches;
   std::int64_t batches_per_epoch = 0;

@@ -1,7 +1,6 @@
 #pragma once
 // Center loss (Wen et al., ECCV 2016) with learnable class centers that train with their own
-// optimiser, as the FGReID seed and BoT do; and the small interface through which an engine
-// finds such losses inside a composite.
+// optimiser, as the FGReID seed and BoT do.
 #include <fgreid/losses/concept.hpp>
 
 #include <concepts>
@@ -58,37 +57,5 @@ class CenterLoss {
   Options options_;
   torch::Tensor centers_;
 };
-
-/// @brief A concept matching losses that train parameters of their own with their own
-/// optimiser, stepped after the model's (the engine neither gives them to the model's
-/// optimiser nor applies its weight decay to them).
-/// Satisfied by CenterLoss.
-template <class L>
-concept OwnOptimizerLoss = requires(L loss, const L& const_loss, torch::Device device) {
-  // what the optimiser trains
-  { const_loss.parameters() } -> std::same_as<std::vector<torch::Tensor>>;
-  // the optimiser itself
-  loss.step();
-  loss.to(device);
-};
-
-namespace detail {
-template <class L>
-concept HasPartTuple = requires(L loss) { std::get<0>(loss.parts()); };
-}  // namespace detail
-
-/// Calls `visit(part)` for every part of `loss` (the loss itself, or each part of a composite
-/// `Losses<...>`) that has its own optimiser:
-///   losses::for_each_own_optimizer(loss, [&](auto& part) { part.to(device); });
-///   ... total.backward(); model_optimizer.step();
-///   losses::for_each_own_optimizer(loss, [](auto& part) { part.step(); });
-template <class L, class Visit>
-void for_each_own_optimizer(L& loss, Visit&& visit) {
-  if constexpr (OwnOptimizerLoss<L>) {
-    visit(loss);
-  } else if constexpr (detail::HasPartTuple<L>) {
-    std::apply([&](auto&... part) { (for_each_own_optimizer(part, visit), ...); }, loss.parts());
-  }
-}
 
 }  // namespace fgreid::losses

@@ -173,7 +173,7 @@ int execute(const Job& job, Parts parts) {
   std::vector<torch::Tensor> trainable;
   for (auto& p : model.parameters())
     if (p.requires_grad()) trainable.push_back(p);
-  for (auto& p : parts.loss_parameters) trainable.push_back(p);
+  parts.loss_state_to(device);
   torch::optim::Adam optimizer(
       trainable, torch::optim::AdamOptions(job.train.lr).weight_decay(job.train.weight_decay));
 
@@ -207,6 +207,7 @@ int execute(const Job& job, Parts parts) {
       optimizer.zero_grad();
       result.total.backward();
       optimizer.step();
+      parts.loss_step();
       ++iteration;
       ++step;
       window_images += images.size(0);
