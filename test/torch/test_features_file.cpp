@@ -2,6 +2,11 @@
 #include <fgreid/eval/distance.hpp>
 #include <fgreid/eval/evaluate.hpp>
 #include <fgreid/eval/features_file.hpp>
+#include <fgreid/eval/metrics.hpp>
+#include <fgreid/eval/rerank.hpp>
+#include <fgreid/eval/st_reid.hpp>
+#include <fgreid/eval/suite.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
@@ -355,5 +360,210 @@ TEST_CASE("fgreid_eval prints the metrics of evaluate_features, and refuses bad 
     const auto help = run_command(kEval + " --help");
     CHECK(help.exit_code == 0);
     CHECK(contains(help.out, "--features"));
+  }
+}
+
+namespace {
+
+/// A larger set for the evaluation suite: 12 identities seen by 3 cameras at times that
+/// follow a walk (camera c about 500·c frames after camera 0), features with identity
+/// structure, and the training set's cameras and frames.
+ev::FeatureSet suite_set() {
+  torch::manual_seed(11);
+  const std::int64_t ids = 12, per_camera = 2, cameras = 3, dims = 16;
+  const auto centres = torch::randn({ids, dims});
+  std::vector<std::int64_t> pids, camids, frames;
+  for (std::int64_t id = 0; id < ids; ++id)
+    for (std::int64_t camera = 0; camera < cameras; ++camera)
+      for (std::int64_t k = 0; k < per_camera; ++k) {
+        pids.push_back(id);
+        camids.push_back(camera);
+        frames.push_back(id * 3000 + camera * 500 + k * 20);
+      }
+  const auto n = static_cast<std::int64_t>(pids.size());
+  const auto labels = torch::tensor(pids);
+  const auto features = centres.index_select(0, labels) + 0.9 * torch::randn({n, dims});
+  // Query: the first image of each identity at camera 0; gallery: the rest.
+  std::vector<std::int64_t> query_rows, gallery_rows;
+  for (std::int64_t k = 0; k < n; ++k)
+    (camids[static_cast<std::size_t>(k)] == 0 && k % per_camera == 0 ? query_rows : gallery_rows)
+        .push_back(k);
+  const auto q = torch::tensor(query_rows), g = torch::tensor(gallery_rows);
+  ev::FeatureSet set;
+  set.query_features = features.index_select(0, q);
+  set.gallery_features = features.index_select(0, g);
+  set.query_pids = labels.index_select(0, q);
+  set.gallery_pids = labels.index_select(0, g);
+  set.query_camids = torch::tensor(camids).index_select(0, q);
+  set.gallery_camids = torch::tensor(camids).index_select(0, g);
+  set.query_frames = torch::tensor(frames).index_select(0, q);
+  set.gallery_frames = torch::tensor(frames).index_select(0, g);
+  // Training: 30 other identities walking the same way.
+  std::vector<std::int64_t> train_pids, train_camids, train_frames;
+  for (std::int64_t id = 0; id < 30; ++id)
+    for (std::int64_t camera = 0; camera < cameras; ++camera) {
+      train_pids.push_back(id);
+      train_camids.push_back(camera);
+      train_frames.push_back(id * 4000 + camera * 500 + (id % 5) * 30);
+    }
+  set.train_pids = torch::tensor(train_pids);
+  set.train_camids = torch::tensor(train_camids);
+  set.train_frames = torch::tensor(train_frames);
+  return set;
+}
+
+std::vector<std::int64_t> longs(const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  return {c.data_ptr<std::int64_t>(), c.data_ptr<std::int64_t>() + c.numel()};
+}
+
+}  // namespace
+
+TEST_CASE("training cameras and frames round-trip through the features file, all or none") {
+  fgreid::test::TempDir dir;
+  const auto set = suite_set();
+  const auto file = dir / "features.pt";
+  ev::save_features(file, set);
+  const auto loaded = ev::load_features(file);
+  check_equal(loaded, set);
+  REQUIRE(loaded.train_pids.has_value());
+  REQUIRE(loaded.train_camids.has_value());
+  REQUIRE(loaded.train_frames.has_value());
+  CHECK(torch::equal(*loaded.train_pids, *set.train_pids));
+  CHECK(torch::equal(*loaded.train_camids, *set.train_camids));
+  CHECK(torch::equal(*loaded.train_frames, *set.train_frames));
+
+  auto partial = set;
+  partial.train_frames.reset();
+  CHECK_THROWS_AS(ev::save_features(file, partial), std::invalid_argument);
+  auto uneven = set;
+  uneven.train_frames = torch::zeros({3}, torch::kLong);
+  CHECK_THROWS_AS(ev::save_features(file, uneven), std::invalid_argument);
+}
+
+TEST_CASE("re-ranking from features equals re-ranking the dense Euclidean distances") {
+  const auto set = suite_set();
+  const auto& q = set.query_features;
+  const auto& g = set.gallery_features;
+  auto euclidean = [](const torch::Tensor& a, const torch::Tensor& b) {
+    const auto d = torch::cdist(a.to(torch::kDouble), b.to(torch::kDouble)).to(torch::kFloat).contiguous();
+    return std::vector<float>(d.data_ptr<float>(), d.data_ptr<float>() + d.numel());
+  };
+  const auto qg = euclidean(q, g), qq = euclidean(q, q), gg = euclidean(g, g);
+  const ev::DenseRerankSource dense(qg, qq, gg, static_cast<std::size_t>(q.size(0)),
+                                    static_cast<std::size_t>(g.size(0)));
+  const ev::FeatureRerankSource from_features(q, g, ev::Metric::euclidean);
+  const ev::RerankOptions options{6, 3, 0.3};
+  const auto expected = ev::rerank(dense, options);
+  const auto got = ev::rerank(from_features, options);
+  REQUIRE(got.size() == expected.size());
+  for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k] == doctest::Approx(expected[k]).epsilon(1e-4));
+}
+
+TEST_CASE("run_suite reports re-ranked, st-ReID, single-shot and seed-protocol metrics") {
+  const auto set = suite_set();
+  const auto qp = longs(set.query_pids), qc = longs(set.query_camids);
+  const auto gp = longs(set.gallery_pids), gc = longs(set.gallery_camids);
+  ev::SuiteOptions options;
+  options.rerank = true;
+  options.k1 = 6;
+  options.k2 = 3;
+  options.st_reid = true;
+  options.st_bins = 100;
+  options.st_smoothing = 2;
+  options.single_shot_repeats = 5;
+  const auto result = ev::run_suite(set, ev::Metric::euclidean, 10, options);
+  const auto& m = result.metrics;
+  // The top level stays the visual evaluation.
+  auto visual = ev::evaluate_features(set, ev::Metric::euclidean, 10);
+  for (const auto& [key, value] : visual.items()) CHECK(m[key] == value);
+  for (const char* key : {"rerank", "st_reid", "st_reid_rerank", "single_shot"}) {
+    CAPTURE(key);
+    REQUIRE(m.contains(key));
+    CHECK(m[key].contains("mAP"));
+  }
+  CHECK(result.curves.size() == 5);
+  CHECK(result.final_distances.size() == qp.size() * gp.size());
+  // Time separates identities that look alike here: st-ReID must not do worse than vision.
+  CHECK(m["st_reid"]["mAP"].get<double>() > m["mAP"].get<double>());
+
+  // st-ReID's metrics equal fusing by hand with the core functions.
+  const auto model = ev::StModel::fit(longs(*set.train_pids),
+                                      {longs(*set.train_camids), longs(*set.train_frames)},
+                                      options.st_options());
+  const auto unit_q = torch::nn::functional::normalize(set.query_features,
+                                                       torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const auto unit_g = torch::nn::functional::normalize(set.gallery_features,
+                                                       torch::nn::functional::NormalizeFuncOptions().dim(1));
+  const auto similarity_tensor = torch::mm(unit_q, unit_g.t()).contiguous();
+  const std::vector<float> similarity(similarity_tensor.data_ptr<float>(),
+                                      similarity_tensor.data_ptr<float>() + similarity_tensor.numel());
+  const auto qf = longs(*set.query_frames), gf = longs(*set.gallery_frames);
+  const auto scores = ev::st_fuse(similarity, {qc, qf}, {gc, gf}, model, options.st_options());
+  std::vector<float> distances(scores.size());
+  for (std::size_t k = 0; k < scores.size(); ++k) distances[k] = -scores[k];
+  const auto by_hand = ev::evaluate_market(distances, {qp, qc}, {gp, gc}, 10);
+  CHECK(m["st_reid"]["mAP"].get<double>() == doctest::Approx(by_hand.mAP).epsilon(1e-5));
+  CHECK(m["st_reid"]["rank1"].get<double>() == doctest::Approx(by_hand.cmc[0]));
+
+  options.protocol = ev::Protocol::seed;
+  options.rerank = options.st_reid = false;
+  options.single_shot_repeats = 0;
+  const auto seed = ev::run_suite(set, ev::Metric::euclidean, 10, options).metrics;
+  CHECK(seed["protocol"] == "seed");
+  const auto d = ev::pairwise_distances(set.query_features, set.gallery_features, ev::Metric::euclidean).contiguous();
+  const auto seed_metrics = ev::evaluate_seed({d.data_ptr<float>(), static_cast<std::size_t>(d.numel())},
+                                              {qp, qc}, {gp, gc}, 10);
+  CHECK(seed["mAP"].get<double>() == doctest::Approx(seed_metrics.mAP));
+}
+
+TEST_CASE("fgreid_eval re-ranks, fuses st-ReID, plots CMC curves and explains what is missing") {
+  fgreid::test::TempDir dir;
+  const auto set = suite_set();
+  const auto file = dir / "suite.pt";
+  ev::save_features(file, set);
+  const auto plot = dir / "cmc.png";
+  const auto result = run_command(kEval + " --features " + file.string() +
+                                  " --rerank --k1 6 --k2 3 --st-reid --max-rank 10 --cmc-plot " +
+                                  plot.string());
+  INFO(result.err);
+  REQUIRE(result.exit_code == 0);
+  const auto printed = nlohmann::json::parse(result.out);
+  ev::SuiteOptions options;
+  options.rerank = options.st_reid = true;
+  options.k1 = 6;
+  options.k2 = 3;
+  CHECK(printed == ev::run_suite(set, ev::Metric::euclidean, 10, options).metrics);
+  CHECK(printed.contains("st_reid_rerank"));
+  const cv::Mat picture = cv::imread(plot.string());
+  CHECK(picture.cols == ev::kCmcPlotWidth);
+  CHECK(picture.rows == ev::kCmcPlotHeight);
+
+  const auto seed = run_command(kEval + " --features " + file.string() + " --protocol seed");
+  REQUIRE(seed.exit_code == 0);
+  CHECK(nlohmann::json::parse(seed.out)["protocol"] == "seed");
+
+  {  // a file without frames (CUHK01-like): a one-line DataError naming the file
+    const auto no_frames = dir / "no_frames.pt";
+    ev::save_features(no_frames, example_set(/*with_frames=*/false));
+    const auto refused = run_command(kEval + " --features " + no_frames.string() + " --st-reid");
+    CHECK(refused.exit_code == 1);
+    CHECK(starts_with(refused.err, "fgreid_eval: " + no_frames.string() + ": --st-reid: "));
+    CHECK(contains(refused.err, "frame"));
+    CHECK(std::ranges::count(refused.err, '\n') == 1);
+  }
+  {  // frames but no training times
+    const auto no_train = dir / "no_train.pt";
+    ev::save_features(no_train, example_set(/*with_frames=*/true));
+    const auto refused = run_command(kEval + " --features " + no_train.string() + " --st-reid");
+    CHECK(refused.exit_code == 1);
+    CHECK(contains(refused.err, "train_frames"));
+  }
+  for (const std::string& bad : {"--k2 30", "--k1 0", "--lambda 1.5", "--protocol paper",
+                                 "--single-shot -1", "--cmc-plot ''"}) {
+    CAPTURE(bad);
+    const auto refused = run_command(kEval + " --features " + file.string() + " " + bad);
+    CHECK(refused.exit_code == 2);
+    CHECK(starts_with(refused.err, "fgreid_eval: "));
   }
 }

@@ -5,6 +5,8 @@
 //   query_features [Nq, D] float32     gallery_features [Ng, D] float32
 //   query_pids, query_camids [Nq] int64   gallery_pids, gallery_camids [Ng] int64
 //   query_frames [Nq] int64, gallery_frames [Ng] int64   (optional)
+//   train_pids, train_camids, train_frames [Nt] int64     (optional, all three or none: the
+//                                                          training set's st-ReID histograms)
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -17,6 +19,8 @@ struct FeatureSet {
   torch::Tensor query_pids, gallery_pids;
   torch::Tensor query_camids, gallery_camids;
   std::optional<torch::Tensor> query_frames, gallery_frames;
+  /// The training set's labels, cameras and frames, for st-ReID (--st-reid) offline.
+  std::optional<torch::Tensor> train_pids, train_camids, train_frames;
 };
 
 /// Writes `features` (moved to the CPU, features as float32, labels as int64) through a

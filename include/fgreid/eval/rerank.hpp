@@ -47,6 +47,8 @@ class RerankSource {
   [[nodiscard]] virtual float at(std::size_t i, std::size_t j) const = 0;
   /// Whether the reference's squaring applies (true for Euclidean distances).
   [[nodiscard]] virtual bool square() const { return true; }
+  /// Columns per columns() call: larger suits sources that compute them by matrix product.
+  [[nodiscard]] virtual std::size_t preferred_block() const { return 16; }
 };
 
 /// M from three dense row-major float32 matrices, as torchreid's re_ranking takes them:

@@ -96,6 +96,7 @@ using SparseRow = std::vector<SparseEntry>;
 /// stable sort gives) and the maximum its column is normalised by.
 struct Neighbours {
   std::vector<std::uint32_t> lists;  ///< N × width
+  std::vector<float> values;         ///< N × width: the normalised distances of `lists`
   std::vector<float> column_max;     ///< N
   std::size_t width = 0;
   /// The `count` nearest of item i, fewer when there are fewer items (as a slice gives).
@@ -109,8 +110,6 @@ inline float base_value(float distance, bool square) {
   return square ? distance * distance : distance;
 }
 
-constexpr std::size_t kColumnBlock = 16;
-
 /// Streams M a block of columns at a time and calls `visit(i, normalised_row)` for each
 /// column i in [begin, end), in parallel; column_max[i] is filled on the way.
 template <typename Visit>
@@ -118,15 +117,16 @@ void for_each_normalised_row(const RerankSource& source, std::size_t begin, std:
                              std::vector<float>& column_max, Visit&& visit) {
   const std::size_t n = source.num_query() + source.num_gallery();
   const bool square = source.square();
+  const std::size_t block_columns = std::max<std::size_t>(1, source.preferred_block());
   tbb::enumerable_thread_specific<std::vector<float>> buffers(
-      [&] { return std::vector<float>(kColumnBlock * n); });
-  const std::size_t blocks = (end - begin + kColumnBlock - 1) / kColumnBlock;
+      [&] { return std::vector<float>(block_columns * n); });
+  const std::size_t blocks = (end - begin + block_columns - 1) / block_columns;
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1),
                     [&](const tbb::blocked_range<std::size_t>& range) {
     auto& buffer = buffers.local();
     for (std::size_t block = range.begin(); block != range.end(); ++block) {
-      const std::size_t first = begin + block * kColumnBlock;
-      const std::size_t last = std::min(end, first + kColumnBlock);
+      const std::size_t first = begin + block * block_columns;
+      const std::size_t last = std::min(end, first + block_columns);
       source.columns(first, last, std::span<float>(buffer.data(), (last - first) * n));
       for (std::size_t i = first; i < last; ++i) {
         float* row = buffer.data() + (i - first) * n;
@@ -149,12 +149,13 @@ Neighbours nearest_neighbours(const RerankSource& source, std::size_t width) {
   Neighbours result;
   result.width = width;
   result.lists.resize(n * width);
+  result.values.resize(n * width);
   result.column_max.resize(n);
   for_each_normalised_row(source, 0, n, result.column_max,
                           [&](std::size_t i, std::span<const float> row) {
     // A sorted top list; most values fail the first comparison with its last entry.
     std::uint32_t* best = result.lists.data() + i * width;
-    float best_value[64];
+    float* best_value = result.values.data() + i * width;
     std::size_t count = 0;
     for (std::size_t j = 0; j < n; ++j) {
       const float value = row[j];
@@ -210,9 +211,14 @@ SparseRow v_row(const RerankSource& source, const Neighbours& neighbours, std::s
 
   const bool square = source.square();
   s.weights.resize(s.expansion.size());
+  const auto near = neighbours.of(i, neighbours.width);
   for (std::size_t k = 0; k < s.expansion.size(); ++k) {
+    // Most of the set are i's own nearest, whose values pass 1 kept; the rest are looked up.
+    const auto found = std::ranges::find(near, s.expansion[k]);
     const float normalised =
-        base_value(source.at(i, s.expansion[k]), square) / neighbours.column_max[i];
+        found != near.end()
+            ? neighbours.values[i * neighbours.width + static_cast<std::size_t>(found - near.begin())]
+            : base_value(source.at(i, s.expansion[k]), square) / neighbours.column_max[i];
     s.weights[k] = std::exp(-normalised);
   }
   const float total = numpy_pairwise_sum(s.weights.data(), s.weights.size());
@@ -248,9 +254,9 @@ struct Accumulator {
 
 std::vector<float> rerank(const RerankSource& source, const RerankOptions& options) {
   const std::size_t nq = source.num_query(), ng = source.num_gallery(), n = nq + ng;
-  if (options.k1 < 1 || options.k2 < 1 || options.k2 > options.k1 + 1 || options.k1 > 62)
+  if (options.k1 < 1 || options.k2 < 1 || options.k2 > options.k1 + 1 || options.k1 > 1000)
     throw std::invalid_argument(fmt::format(
-        "rerank: k1 {} and k2 {} must satisfy 1 <= k2 <= k1 + 1 and 1 <= k1 <= 62", options.k1,
+        "rerank: k1 {} and k2 {} must satisfy 1 <= k2 <= k1 + 1 and 1 <= k1 <= 1000", options.k1,
         options.k2));
   if (!(options.lambda >= 0 && options.lambda <= 1))
     throw std::invalid_argument(fmt::format("rerank: lambda {} is not in [0, 1]", options.lambda));

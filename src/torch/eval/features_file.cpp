@@ -47,6 +47,16 @@ std::vector<std::pair<std::string_view, const torch::Tensor*>> labels_of(
   return labels;
 }
 
+/// The training set's optional labels under their file keys, when present.
+std::vector<std::pair<std::string_view, const torch::Tensor*>> train_labels_of(
+    const FeatureSet& set) {
+  std::vector<std::pair<std::string_view, const torch::Tensor*>> labels;
+  if (set.train_pids) labels.emplace_back("train_pids", &*set.train_pids);
+  if (set.train_camids) labels.emplace_back("train_camids", &*set.train_camids);
+  if (set.train_frames) labels.emplace_back("train_frames", &*set.train_frames);
+  return labels;
+}
+
 /// What is wrong with the shapes of `set`, if anything: the first problem found.
 std::optional<std::string> shape_problem(const FeatureSet& set) {
   for (const bool query : {true, false}) {
@@ -63,6 +73,22 @@ std::optional<std::string> shape_problem(const FeatureSet& set) {
       if (labels->size(0) != features.size(0))
         return fmt::format("'{}' has {} entries but '{}' has {} rows", key, labels->size(0),
                            features_key, features.size(0));
+    }
+  }
+  const int train_keys = (set.train_pids ? 1 : 0) + (set.train_camids ? 1 : 0) +
+                         (set.train_frames ? 1 : 0);
+  if (train_keys != 0 && train_keys != 3)
+    return std::string("'train_pids', 'train_camids' and 'train_frames' go together: only ") +
+           (set.train_pids ? "'train_pids' " : "") + (set.train_camids ? "'train_camids' " : "") +
+           (set.train_frames ? "'train_frames' " : "") + "is set";
+  if (train_keys == 3) {
+    for (const auto& [key, labels] : train_labels_of(set)) {
+      if (!labels->defined()) return fmt::format("'{}' is not set", key);
+      if (labels->dim() != 1)
+        return fmt::format("'{}' is {}, expected a 1-D vector", key, describe(*labels));
+      if (labels->size(0) != set.train_pids->size(0))
+        return fmt::format("'{}' has {} entries but 'train_pids' has {}", key, labels->size(0),
+                           set.train_pids->size(0));
     }
   }
   if (set.query_features.size(1) != set.gallery_features.size(1))
@@ -164,6 +190,7 @@ void save_features(const fs::path& path, const FeatureSet& features) {
   put("gallery_features", features.gallery_features, torch::kFloat);
   for (const bool query : {true, false})
     for (const auto& [key, labels] : labels_of(features, query)) put(key, *labels, torch::kLong);
+  for (const auto& [key, labels] : train_labels_of(features)) put(key, *labels, torch::kLong);
   write_file_atomically(path, pickle_untagged(c10::IValue(dict)));
 }
 
@@ -201,6 +228,9 @@ FeatureSet load_features(const fs::path& path) {
   set.gallery_camids = *reader.labels("gallery_camids");
   set.query_frames = reader.labels("query_frames", /*required=*/false);
   set.gallery_frames = reader.labels("gallery_frames", /*required=*/false);
+  set.train_pids = reader.labels("train_pids", /*required=*/false);
+  set.train_camids = reader.labels("train_camids", /*required=*/false);
+  set.train_frames = reader.labels("train_frames", /*required=*/false);
   if (auto problem = shape_problem(set)) throw DataError(fmt::format("{}: {}", file, *problem));
   return set;
 }

@@ -1,0 +1,126 @@
+#pragma once
+// The whole evaluation of a feature set: visual metrics, and optionally k-reciprocal
+// re-ranking, st-ReID fusion (both: re-ranking of 2 − 2·joint score, as the seed does), the
+// single-gallery-shot protocol and a CMC plot. What fgreid_eval runs, and what a recipe calls
+// after extracting features.
+#include <fgreid/eval/features_file.hpp>
+#include <fgreid/eval/metrics.hpp>
+#include <fgreid/eval/pictures.hpp>
+#include <fgreid/eval/rerank.hpp>
+#include <fgreid/eval/st_reid.hpp>
+#include <fgreid/options.hpp>
+
+#include <torch/torch.h>
+
+#include <array>
+#include <filesystem>
+#include <string_view>
+#include <vector>
+
+namespace fgreid {
+template <class E>
+struct EnumNames;
+template <>
+struct EnumNames<eval::Protocol> {
+  static constexpr std::array<std::string_view, 2> values{"torchreid", "seed"};
+};
+}  // namespace fgreid
+
+namespace fgreid::eval {
+
+/// What to evaluate beyond the visual metrics, and how.
+struct SuiteOptions {
+  /// Metric definitions: torchreid (mean over valid queries) or seed (trapezoid AP, all queries).
+  Protocol protocol = Protocol::torchreid;
+  /// Also report k-reciprocal re-ranked metrics (Zhong et al., CVPR 2017).
+  bool rerank = false;
+  /// Re-ranking: neighbours of the k-reciprocal sets.
+  int k1 = 20;
+  /// Re-ranking: neighbours averaged by query expansion (at most k1 + 1; 1 = off).
+  int k2 = 6;
+  /// Re-ranking: weight of the original distance; Jaccard gets 1 − lambda.
+  double lambda = 0.3;
+  /// Also report st-ReID metrics: visual similarity fused with camera/time histograms.
+  bool st_reid = false;
+  /// st-ReID: frames per time-difference bin.
+  double st_bin_frames = 100;
+  /// st-ReID: bins per camera pair.
+  int st_bins = 5000;
+  /// st-ReID: Gaussian smoothing of the histograms, in bins.
+  double st_smoothing = 50;
+  /// st-ReID: λ of the visual logistic 1/(1 + λ·exp(−γ·s)).
+  double st_visual_lambda = 1;
+  /// st-ReID: γ of the visual logistic.
+  double st_visual_gamma = 5;
+  /// st-ReID: λ of the spatial-temporal logistic.
+  double st_lambda = 2;
+  /// st-ReID: γ of the spatial-temporal logistic.
+  double st_gamma = 5;
+  /// Also report the single-gallery-shot CMC (CUHK01/03 protocol) with this many draws; 0 = off.
+  int single_shot_repeats = 0;
+  /// Write the CMC curves of every evaluation run to this PNG; empty = none.
+  std::filesystem::path cmc_plot;
+  FGREID_REFLECT(SuiteOptions, protocol, rerank, k1, k2, lambda, st_reid, st_bin_frames, st_bins,
+                 st_smoothing, st_visual_lambda, st_visual_gamma, st_lambda, st_gamma,
+                 single_shot_repeats, cmc_plot);
+
+  [[nodiscard]] RerankOptions rerank_options() const { return {k1, k2, lambda}; }
+  [[nodiscard]] StReidOptions st_options() const {
+    return {st_bin_frames, st_bins, st_smoothing, st_visual_lambda, st_visual_gamma, st_lambda,
+            st_gamma};
+  }
+};
+
+/// The outcome of run_suite().
+struct SuiteResult {
+  /// to_json() of the visual metrics at the top level (with the default options exactly what
+  /// evaluate_features gives), "protocol": "seed" under --protocol seed, and one object per
+  /// extra evaluation run: "single_shot", "rerank", "st_reid", "st_reid_rerank".
+  nlohmann::json metrics;
+  /// One CMC curve per evaluation run, labelled, in the order above.
+  std::vector<CmcCurve> curves;
+  /// Nq × Ng distances of the last run (st_reid_rerank > st_reid > rerank > visual), smaller
+  /// = more similar: what ranked-retrieval pictures should show.
+  std::vector<float> final_distances;
+};
+
+/// Runs the evaluations `options` asks for on `features` (on the features' device where it
+/// helps: distances and re-ranking's matrix products). st-ReID needs query/gallery frames and
+/// the train_* entries; without them it throws std::invalid_argument saying what is missing.
+[[nodiscard]] SuiteResult run_suite(const FeatureSet& features, Metric metric, int max_rank,
+                                    const SuiteOptions& options, std::uint64_t seed = 1);
+
+/// Why st-ReID cannot run on `features` (missing frames or training times), or "" when it can.
+[[nodiscard]] std::string st_reid_unavailable(const FeatureSet& features);
+
+/// A RerankSource over features: M is computed a block of columns at a time by a matrix
+/// product on the features' device (Euclidean distances, not squared, for Metric::euclidean;
+/// 1 − cosine for cosine). With an StModel it is the seed's 2 − 2·joint score instead, with
+/// `times` the cameras/frames of queries then gallery.
+class FeatureRerankSource final : public RerankSource {
+ public:
+  FeatureRerankSource(const torch::Tensor& query, const torch::Tensor& gallery, Metric metric);
+  FeatureRerankSource(const torch::Tensor& query, const torch::Tensor& gallery,
+                      std::vector<std::int64_t> camids, std::vector<std::int64_t> frames,
+                      const StModel& model, const StReidOptions& options);
+  [[nodiscard]] std::size_t num_query() const override { return num_query_; }
+  [[nodiscard]] std::size_t num_gallery() const override { return num_gallery_; }
+  void columns(std::size_t begin, std::size_t end, std::span<float> out) const override;
+  [[nodiscard]] float at(std::size_t i, std::size_t j) const override;
+  [[nodiscard]] bool square() const override { return st_model_ == nullptr; }
+  [[nodiscard]] std::size_t preferred_block() const override { return 256; }
+
+ private:
+  [[nodiscard]] float from_dot(std::size_t i, std::size_t j, double dot) const;
+  std::size_t num_query_ = 0, num_gallery_ = 0;
+  Metric metric_ = Metric::euclidean;
+  torch::Tensor all_;        ///< [N, D] float32 on the features' device (unit rows unless Euclidean)
+  torch::Tensor all_cpu_;    ///< the same on the CPU, for at()
+  torch::Tensor norms_;      ///< [N] squared norms on the device (Euclidean)
+  std::vector<float> norms_cpu_;
+  std::vector<std::int64_t> camids_, frames_;
+  const StModel* st_model_ = nullptr;
+  StReidOptions st_options_;
+};
+
+}  // namespace fgreid::eval
