@@ -145,3 +145,45 @@ TEST_CASE("sampled queries are distinct, sorted and fixed by the seed") {
   CHECK(a != ev::sample_queries(100, 10, 8));
   CHECK(ev::sample_queries(5, 10, 1).size() == 5);
 }
+
+TEST_CASE("write_rank_grids draws the sampled queries' top-k from a distance matrix") {
+  fgreid::test::TempDir folder;
+  // 5 queries, 6 gallery images; query q's true match is gallery q (another camera) at the
+  // smallest distance, so every row starts with a green frame.
+  const std::size_t nq = 5, ng = 6, top_k = 4;
+  std::vector<fs::path> query_images, gallery_images;
+  Ids qp, qc, gp, gc;
+  for (std::size_t q = 0; q < nq; ++q) {
+    query_images.push_back(write_person(folder.path(), "q" + std::to_string(q), {200, 60, 20}));
+    qp.push_back(static_cast<std::int64_t>(q));
+    qc.push_back(0);
+  }
+  for (std::size_t g = 0; g < ng; ++g) {
+    gallery_images.push_back(write_person(folder.path(), "g" + std::to_string(g), {20, 60, 200}));
+    gp.push_back(static_cast<std::int64_t>(g));
+    gc.push_back(1);
+  }
+  std::vector<float> distances(nq * ng);
+  for (std::size_t q = 0; q < nq; ++q)
+    for (std::size_t g = 0; g < ng; ++g)
+      distances[q * ng + g] = q == g ? 0.0f : 1.0f + static_cast<float>((q + g) % ng);
+  const auto png = folder / "grids.png";
+  const auto shown = ev::write_rank_grids(png, distances, {qp, qc}, {gp, gc}, query_images,
+                                          gallery_images, 3, top_k, 42);
+  keep(png);
+  REQUIRE(shown.size() == 3);
+  CHECK(shown == ev::sample_queries(nq, 3, 42));
+  const cv::Mat picture = cv::imread(png.string(), cv::IMREAD_COLOR);
+  const auto [width, height] = ev::rank_grid_size(3, top_k);
+  CHECK(picture.cols == width);
+  CHECK(picture.rows == height);
+  for (std::size_t r = 0; r < 3; ++r) {
+    const auto [x, y] = ev::rank_grid_frame_origin(r, 1);
+    CHECK(has_colour(picture, x + 1, y + 1, ev::kCorrectBgr));
+    const auto [x2, y2] = ev::rank_grid_frame_origin(r, 2);
+    CHECK(has_colour(picture, x2 + 1, y2 + 1, ev::kWrongBgr));
+  }
+  CHECK_THROWS_AS(ev::write_rank_grids(png, distances, {qp, qc}, {gp, gc}, query_images,
+                                       std::span(gallery_images).first(2), 3, top_k, 42),
+                  std::invalid_argument);
+}

@@ -84,6 +84,18 @@ struct RankedIndices {
 [[nodiscard]] RankedIndices rank_gallery(std::span<const float> distance_row, std::int64_t pid,
                                          std::int64_t camid, Labels gallery, std::size_t top_k);
 
+/// The whole `--visualize-ranks` step: `count` queries drawn by `seed` (sample_queries), each
+/// with its top_k gallery images under `distances` (Nq × Ng, e.g. SuiteResult's
+/// final_distances), written as one grid PNG. Returns the query indices shown. Throws like
+/// rank_gallery and write_rank_grid, and std::invalid_argument on path lists that do not fit.
+std::vector<std::size_t> write_rank_grids(const std::filesystem::path& png,
+                                          std::span<const float> distances, Labels query,
+                                          Labels gallery,
+                                          std::span<const std::filesystem::path> query_images,
+                                          std::span<const std::filesystem::path> gallery_images,
+                                          std::size_t count, std::size_t top_k,
+                                          std::uint64_t seed, const GridLayout& layout = {});
+
 /// `count` distinct query indices out of `num_queries`, drawn by `seed`, ascending.
 [[nodiscard]] std::vector<std::size_t> sample_queries(std::size_t num_queries, std::size_t count,
                                                       std::uint64_t seed);

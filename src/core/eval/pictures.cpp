@@ -246,6 +246,31 @@ RankedIndices rank_gallery(std::span<const float> distance_row, std::int64_t pid
   return ranked;
 }
 
+std::vector<std::size_t> write_rank_grids(const std::filesystem::path& png,
+                                          std::span<const float> distances, Labels query,
+                                          Labels gallery,
+                                          std::span<const std::filesystem::path> query_images,
+                                          std::span<const std::filesystem::path> gallery_images,
+                                          std::size_t count, std::size_t top_k,
+                                          std::uint64_t seed, const GridLayout& layout) {
+  const std::size_t nq = query.pids.size(), ng = gallery.pids.size();
+  if (query_images.size() != nq || gallery_images.size() != ng || distances.size() != nq * ng)
+    throw std::invalid_argument(fmt::format(
+        "write_rank_grids: {} query and {} gallery images, {} distances, for {} × {} entries",
+        query_images.size(), gallery_images.size(), distances.size(), nq, ng));
+  const auto shown = sample_queries(nq, count, seed);
+  std::vector<RankedQuery> rows;
+  for (const std::size_t q : shown) {
+    const auto ranked =
+        rank_gallery(distances.subspan(q * ng, ng), query.pids[q], query.camids[q], gallery, top_k);
+    RankedQuery row{query_images[q], {}, ranked.kinds};
+    for (const std::size_t g : ranked.gallery) row.gallery_images.push_back(gallery_images[g]);
+    rows.push_back(std::move(row));
+  }
+  write_rank_grid(png, rows, layout);
+  return shown;
+}
+
 std::vector<std::size_t> sample_queries(std::size_t num_queries, std::size_t count,
                                         std::uint64_t seed) {
   std::vector<std::size_t> all(num_queries);
