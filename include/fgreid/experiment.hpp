@@ -57,9 +57,11 @@ struct Experiment {
   /// Every option of the recipe, grouped as in --help.
   struct Config {
     engine::RunOptions run;
+    engine::WeightsOptions weights;
     engine::DataOptions data;
     engine::TrainOptions train;
     engine::EvalOptions eval;
+    eval::SuiteOptions suite;
     typename M::Options model;
     typename L::Options loss;
     typename S::Options sampler;
@@ -86,9 +88,11 @@ struct Experiment {
   /// Builds the command line over `config`'s fields.
   static void add_flags(cli::CommandLine& cli, Config& config) {
     cli::add_flags(cli, "run", config.run);
+    cli::add_flags(cli, "weights", config.weights);
     cli::add_flags(cli, "data", config.data);
     cli::add_flags(cli, "training", config.train);
     cli::add_flags(cli, "evaluation", config.eval);
+    cli::add_flags(cli, "evaluation: re-ranking, st-ReID, protocols", config.suite);
     detail::add_policy_flags<M>(cli, config.model);
     detail::add_policy_flags<L>(cli, config.loss);
     detail::add_policy_flags<S>(cli, config.sampler);
@@ -101,9 +105,11 @@ struct Experiment {
     engine::Job job{.recipe = std::string{recipe},
                     .model_name = std::string{M::name},
                     .run = config.run,
+                    .weights = config.weights,
                     .train = config.train,
                     .data = config.data,
                     .eval = config.eval,
+                    .suite = config.suite,
                     .flags = std::move(flags),
                     .data_root = config.run.data_root,
                     .splits = {}};

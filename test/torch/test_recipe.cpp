@@ -7,6 +7,7 @@
 #include "recipes/market_image.hpp"
 #include "support.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 using fgreid::test::last_line;
@@ -58,7 +59,8 @@ TEST_CASE("bad flags and bad inputs give one clear line and a non-zero exit") {
     auto r = run_command(kRecipe + " --help");
     CHECK(r.exit_code == 0);
     CHECK(r.out.find("--thresold") != std::string::npos);
-    CHECK(r.out.find("loss: triplet") != std::string::npos);
+    CHECK(r.out.find("loss: OSM + class-aware attention") != std::string::npos);
+    CHECK(r.out.find("--attention-min") != std::string::npos);
   }
 }
 
@@ -66,8 +68,9 @@ TEST_CASE("a tiny end-to-end run trains, evaluates and writes its outputs" * doc
   fgreid::test::TempDir dir;
   const auto out = dir / "run";
   const auto features = dir / "features.pt";
+  const auto exported = dir / "exported.pt";
   auto r = run_command(kRecipe + kTiny + " --output " + out.string() + " --extract " +
-                       features.string());
+                       features.string() + " --export-weights " + exported.string());
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   auto metrics = nlohmann::json::parse(last_line(r.out));
@@ -90,6 +93,23 @@ TEST_CASE("a tiny end-to-end run trains, evaluates and writes its outputs" * doc
     CHECK(evaluated["rank1"].get<double>() == doctest::Approx(metrics["rank1"].get<double>()));
     CHECK(evaluated["mAP"].get<double>() == doctest::Approx(metrics["mAP"].get<double>()));
   }
+  {  // re-ranking, st-ReID and the pictures from a recipe
+    const auto eval_dir = dir / "eval-suite";
+    auto suite = run_command(kRecipe + kTiny + " --evaluate --weights " + (out / "last.pt").string() +
+                             " --rerank --st-reid --visualize-ranks 3 --output " + eval_dir.string());
+    INFO(suite.err);
+    REQUIRE(suite.exit_code == 0);
+    auto evaluated = nlohmann::json::parse(last_line(suite.out));
+    CHECK(evaluated["rank1"].get<double>() == doctest::Approx(metrics["rank1"].get<double>()));
+    for (auto key : {"rerank", "st_reid", "st_reid_rerank"}) {
+      CAPTURE(key);
+      REQUIRE(evaluated.contains(key));
+      CHECK(evaluated[key]["rank1"].get<double>() >= 0.0);
+      CHECK(evaluated[key]["rank1"].get<double>() <= 1.0);
+    }
+    CHECK(std::filesystem::file_size(eval_dir / "cmc.png") > 1000);
+    CHECK(std::filesystem::file_size(eval_dir / "ranks.png") > 1000);
+  }
   {  // fgreid_eval on the extracted features gives the same metrics
     auto offline = run_command(std::string(FGREID_BINARY_DIR) + "/fgreid_eval --features " +
                                features.string());
@@ -98,6 +118,34 @@ TEST_CASE("a tiny end-to-end run trains, evaluates and writes its outputs" * doc
     auto evaluated = nlohmann::json::parse(last_line(offline.out));
     CHECK(evaluated["rank1"].get<double>() == doctest::Approx(metrics["rank1"].get<double>()));
     CHECK(evaluated["mAP"].get<double>() == doctest::Approx(metrics["mAP"].get<double>()));
+  }
+  {  // the exported state dict loads in Python under the seed's module names
+    const auto script = dir / "read.py";
+    std::ofstream(script) << "import sys, torch\n"
+                             "d = torch.load(sys.argv[1], weights_only=True)\n"
+                             "print(len(d), 'base.layer4.2.bn3.running_mean' in d, "
+                             "'base_mars.conv1.weight' in d, tuple(d['classifier.weight'].shape))\n";
+    auto python = run_command(std::string(FGREID_PYTHON) + " " + script.string() + " " +
+                              exported.string());
+    INFO(python.err);
+    INFO(python.out);
+    REQUIRE(python.exit_code == 0);
+    CHECK(python.out.find(" True True (100, 1024)") != std::string::npos);
+  }
+  {  // --init-from takes a whole checkpoint, or only the tensors under a prefix
+    auto whole = run_command(kRecipe + kTiny + " --print-model --init-from " +
+                             (out / "last.pt").string());
+    INFO(whole.err);
+    CHECK(whole.exit_code == 0);
+    CHECK(whole.err.find("initialised from") != std::string::npos);
+    CHECK(whole.out.find("base_mars") != std::string::npos);
+    auto second = run_command(kRecipe + kTiny + " --print-model --init-from " +
+                              (out / "last.pt").string() + " --init-from-prefix base_mars.");
+    CHECK(second.exit_code == 0);
+    auto nothing = run_command(kRecipe + kTiny + " --print-model --init-from " +
+                               (out / "last.pt").string() + " --init-from-prefix nowhere.");
+    CHECK(nothing.exit_code == 1);
+    CHECK(nothing.err.find("last.pt") != std::string::npos);
   }
   {  // a truncated checkpoint is refused with its name
     const auto broken = dir / "broken.pt";
@@ -111,4 +159,33 @@ TEST_CASE("a tiny end-to-end run trains, evaluates and writes its outputs" * doc
     CHECK(bad.exit_code == 1);
     CHECK(bad.err.find("broken.pt") != std::string::npos);
   }
+}
+
+TEST_CASE("--pretrained loads torchvision weights into the trunk and refuses another network's") {
+  fgreid::test::TempDir dir;
+  const auto script = dir / "save.py";
+  std::ofstream(script) << "import sys, torch, torchvision\n"
+                           "torch.manual_seed(0)\n"
+                           "torch.save(torchvision.models.resnet50().state_dict(), sys.argv[1])\n"
+                           "torch.save(torchvision.models.resnet18().state_dict(), sys.argv[2])\n";
+  const auto r50 = dir / "r50.pt", r18 = dir / "r18.pt";
+  auto python = run_command(std::string(FGREID_PYTHON) + " " + script.string() + " " +
+                            r50.string() + " " + r18.string());
+  INFO(python.err);
+  REQUIRE(python.exit_code == 0);
+  const std::string baseline = std::string(FGREID_BINARY_DIR) + "/recipe_baseline" + kTiny;
+
+  auto loaded = run_command(baseline + " --print-model --pretrained " + r50.string());
+  INFO(loaded.err);
+  CHECK(loaded.exit_code == 0);
+  CHECK(loaded.err.find("r50.pt loaded into backbone") != std::string::npos);
+
+  auto wrong = run_command(baseline + " --print-model --pretrained " + r18.string());
+  CHECK(wrong.exit_code == 1);
+  const auto error = last_line(wrong.err);  // after the synthetic-data notices
+  CHECK(error.find("r18.pt") != std::string::npos);
+  CHECK(error.find("layer1.0.conv1.weight") != std::string::npos);  // shapes differ
+
+  auto second = run_command(baseline + " --print-model --pretrained-second " + r50.string());
+  CHECK(second.exit_code == 2);  // the baseline has one trunk
 }

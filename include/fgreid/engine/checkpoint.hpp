@@ -19,4 +19,12 @@ void save_checkpoint(const std::filesystem::path& path, const torch::nn::Module&
 nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                                const std::string& model_name);
 
+/// `--init-from`: starts `model` from a checkpoint of another run, possibly another recipe
+/// (VehicleID -> VeRi, or a video model's trunks into an image model). Only tensors whose names
+/// start with `prefix` (empty: all) are taken; those of the classifier are dropped when the
+/// identity count differs. Any other tensor the checkpoint lacks or holds in another shape is a
+/// DataError naming the file and the tensors. Returns a one-line account of what was taken.
+std::string init_from_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                                 const std::string& prefix);
+
 }  // namespace fgreid::engine

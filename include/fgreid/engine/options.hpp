@@ -41,6 +41,25 @@ struct RunOptions {
                  weights);
 };
 
+struct WeightsOptions {
+  /// ImageNet weights for the first trunk: torch.save(state_dict) of torchvision's ResNet (dict or OrderedDict) or a TorchScript file.
+  std::filesystem::path pretrained;
+  /// The same for the second trunk (FGReID's base_mars).
+  std::filesystem::path pretrained_second;
+  /// Whether keys the trunk has but --pretrained lacks are an error (false: a warning).
+  bool strict = true;
+  /// Start from a checkpoint of another run (e.g. VehicleID for VeRi); a classifier of another identity count is dropped.
+  std::filesystem::path init_from;
+  /// Take only the tensors under this name from --init-from (e.g. base_mars. for video pre-training); empty: all.
+  std::string init_from_prefix;
+  /// After the run, write the model's state dict (torchvision names) here for Python's load_state_dict.
+  std::filesystem::path export_weights;
+  /// Print the module tree, parameter counts and MACs per image, then exit.
+  bool print_model = false;
+  FGREID_REFLECT(WeightsOptions, pretrained, pretrained_second, strict, init_from,
+                 init_from_prefix, export_weights, print_model);
+};
+
 struct TrainOptions {
   /// Training epochs.
   int max_epoch = 120;
@@ -91,7 +110,9 @@ struct EvalOptions {
   bool normalize_features = false;
   /// Longest CMC curve reported.
   int max_rank = 50;
-  FGREID_REFLECT(EvalOptions, metric, flip_test, normalize_features, max_rank);
+  /// Draw this many queries with their top-10 gallery images as ranks.png at each evaluation; 0 = none.
+  int visualize_ranks = 0;
+  FGREID_REFLECT(EvalOptions, metric, flip_test, normalize_features, max_rank, visualize_ranks);
 };
 
 }  // namespace engine

@@ -4,6 +4,7 @@
 #include <fgreid/data/loader.hpp>
 #include <fgreid/datasets/splits.hpp>
 #include <fgreid/engine/options.hpp>
+#include <fgreid/eval/suite.hpp>
 #include <fgreid/losses/concept.hpp>
 #include <fgreid/models/module.hpp>
 
@@ -20,9 +21,11 @@ struct Job {
   std::string recipe;
   std::string model_name;
   RunOptions run;
+  WeightsOptions weights;
   TrainOptions train;
   DataOptions data;
   EvalOptions eval;
+  eval::SuiteOptions suite;
   nlohmann::json flags;  ///< every flag's resolved value, kept with outputs and checkpoints
   std::filesystem::path data_root;
   datasets::Splits splits;

@@ -19,6 +19,10 @@ class BNNeckNetImpl : public ReidModuleImpl {
   TrainOutput forward_train(const torch::Tensor& images) override;
   torch::Tensor forward(const torch::Tensor& images) override;
   [[nodiscard]] std::int64_t feature_dim() const override { return channels_; }
+  [[nodiscard]] std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> trunks()
+      override {
+    return {{"backbone", backbone.ptr()}};
+  }
 
  private:
   BNNeckOptions options_;

@@ -58,6 +58,10 @@ class FGReIDNetImpl : public ReidModuleImpl {
   /// [F1, F2] [B, 2048], with options.eval_attention_min.
   torch::Tensor forward(const torch::Tensor& input) override;
   [[nodiscard]] std::int64_t feature_dim() const override { return 2 * kBranchChannels; }
+  [[nodiscard]] std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> trunks()
+      override {
+    return {{"base", base_.ptr()}, {"base_mars", base_mars_.ptr()}};
+  }
 
   /// The spatial attention map [B, T, h, w] (T = 1 for images), with eval_attention_min.
   torch::Tensor attention_map(const torch::Tensor& input);

@@ -14,7 +14,8 @@ struct TrainOutput {
   torch::Tensor embedding;
   /// The inference feature [B, D'] (post-BN).
   torch::Tensor features;
-  /// A spatial attention map [B, 1, h, w], for models that have one (undefined otherwise).
+  /// A spatial attention map [B, T, h, w] (T = 1 for images), for models that have one
+  /// (undefined otherwise).
   torch::Tensor attention;
 };
 
@@ -27,6 +28,10 @@ class ReidModuleImpl : public torch::nn::Module {
   /// Evaluation-mode forward: the feature used for retrieval [B, feature_dim()].
   virtual torch::Tensor forward(const torch::Tensor& images) = 0;
   [[nodiscard]] virtual std::int64_t feature_dim() const = 0;
+  /// The convolutional trunks with their names in the state dict, first the one ImageNet
+  /// weights go to (--pretrained), then any other (--pretrained-second).
+  [[nodiscard]] virtual std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>
+  trunks() = 0;
 };
 
 /// What a model policy needs to know about the data to build its network.

@@ -31,11 +31,12 @@ void save_checkpoint(const std::filesystem::path& path, const torch::nn::Module&
   write_file_atomically(path, bytes.str());
 }
 
-nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                               const std::string& model_name) {
+namespace {
+/// Opens a checkpoint and reads its meta record; DataError naming the file otherwise.
+nlohmann::json open_checkpoint(const std::filesystem::path& path,
+                               torch::serialize::InputArchive& archive) {
   if (!std::filesystem::is_regular_file(path))
     throw DataError(fmt::format("{}: no such checkpoint file", path.string()));
-  torch::serialize::InputArchive archive;
   nlohmann::json meta;
   try {
     archive.load_from(path.string());
@@ -47,7 +48,17 @@ nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Mod
   } catch (const c10::Error& e) {
     throw DataError(fmt::format("{}: not a readable checkpoint ({})", path.string(),
                                 std::string(e.what_without_backtrace()).substr(0, 200)));
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(fmt::format("{}: a corrupt {} record ({})", path.string(), kMetaKey, e.what()));
   }
+  return meta;
+}
+}  // namespace
+
+nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                               const std::string& model_name) {
+  torch::serialize::InputArchive archive;
+  const auto meta = open_checkpoint(path, archive);
   if (meta.value("model", "") != model_name)
     throw DataError(fmt::format("{}: a checkpoint of model '{}' (recipe '{}'), but this recipe's "
                                 "model is '{}'",
@@ -70,6 +81,42 @@ nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Mod
                                 path.string(), fmt::join(missing, ", "),
                                 fmt::join(mismatched, ", ")));
   return meta;
+}
+
+std::string init_from_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                                 const std::string& prefix) {
+  torch::serialize::InputArchive archive;
+  const auto meta = open_checkpoint(path, archive);
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  std::vector<std::string> missing, mismatched, dropped;
+  for (auto& [name, tensor] : named_state(model)) {
+    if (!name.starts_with(prefix)) continue;
+    torch::Tensor stored;
+    if (!archive.try_read(name, stored)) {
+      missing.push_back(name);
+    } else if (stored.sizes() != tensor.sizes()) {
+      if (name.starts_with("classifier."))
+        dropped.push_back(name);
+      else
+        mismatched.push_back(name + " " + c10::str(stored.sizes()) + " vs " +
+                             c10::str(tensor.sizes()));
+    } else {
+      copies.emplace_back(tensor, stored);
+    }
+  }
+  if (!missing.empty() || !mismatched.empty())
+    throw DataError(fmt::format("{}: a checkpoint of model '{}' that does not fit this model{}: "
+                                "missing [{}], shape mismatch [{}]",
+                                path.string(), meta.value("model", "?"),
+                                prefix.empty() ? "" : " under '" + prefix + "'",
+                                fmt::join(missing, ", "), fmt::join(mismatched, ", ")));
+  if (copies.empty())
+    throw DataError(fmt::format("{}: holds no tensor under '{}'", path.string(), prefix));
+  torch::NoGradGuard no_grad;
+  for (auto& [target, stored] : copies) target.copy_(stored);
+  return fmt::format("{} tensors from {} (model '{}', recipe '{}'){}", copies.size(),
+                     path.string(), meta.value("model", "?"), meta.value("recipe", "?"),
+                     dropped.empty() ? "" : "; its classifier has another identity count: dropped");
 }
 
 }  // namespace fgreid::engine

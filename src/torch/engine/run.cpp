@@ -4,13 +4,20 @@
 #include <fgreid/error.hpp>
 #include <fgreid/eval/distance.hpp>
 #include <fgreid/eval/evaluate.hpp>
+#include <fgreid/eval/pictures.hpp>
+#include <fgreid/eval/suite.hpp>
 #include <fgreid/eval/features_file.hpp>
 #include <fgreid/eval/metrics.hpp>
+#include <fgreid/models/summary.hpp>
+#include <fgreid/models/weights.hpp>
 
 #include <ctime>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cmath>
 #include <fstream>
 
@@ -75,7 +82,25 @@ struct Evaluation {
   eval::FeatureSet features;
 };
 
-Evaluation evaluate(models::ReidModuleImpl& model, const Job& job, torch::Device device) {
+/// The column of `entries`' frames, or nothing when some frame is unknown (-1).
+std::optional<torch::Tensor> known_frames(const std::vector<datasets::Entry>& entries) {
+  const auto frames = column(entries, &datasets::Entry::frame);
+  if (std::ranges::any_of(frames, [](std::int64_t frame) { return frame < 0; }))
+    return std::nullopt;
+  return as_tensor(frames);
+}
+
+std::vector<std::filesystem::path> first_images(const std::vector<datasets::Entry>& entries) {
+  std::vector<std::filesystem::path> paths;
+  paths.reserve(entries.size());
+  for (const auto& entry : entries) paths.push_back(entry.images.front());
+  return paths;
+}
+
+/// Features of query and gallery, then every evaluation the flags ask for; pictures go to
+/// `output` (cmc.png always, ranks.png with --visualize-ranks).
+Evaluation evaluate(models::ReidModuleImpl& model, const Job& job, torch::Device device,
+                    const std::filesystem::path& output) {
   const auto start = Clock::now();
   const auto& splits = job.splits;
   eval::FeatureSet set;
@@ -85,11 +110,34 @@ Evaluation evaluate(models::ReidModuleImpl& model, const Job& job, torch::Device
   set.gallery_pids = as_tensor(column(splits.gallery, &datasets::Entry::pid));
   set.query_camids = as_tensor(column(splits.query, &datasets::Entry::camid));
   set.gallery_camids = as_tensor(column(splits.gallery, &datasets::Entry::camid));
-  set.query_frames = as_tensor(column(splits.query, &datasets::Entry::frame));
-  set.gallery_frames = as_tensor(column(splits.gallery, &datasets::Entry::frame));
-  auto metrics = eval::evaluate_features(set, job.eval.metric, job.eval.max_rank);
-  metrics["eval_seconds"] = seconds_since(start);
-  return {std::move(metrics), std::move(set)};
+  set.query_frames = known_frames(splits.query);
+  set.gallery_frames = known_frames(splits.gallery);
+  if (auto train_frames = known_frames(splits.train); train_frames && !splits.train.empty()) {
+    set.train_pids = as_tensor(column(splits.train, &datasets::Entry::pid));
+    set.train_camids = as_tensor(column(splits.train, &datasets::Entry::camid));
+    set.train_frames = std::move(train_frames);
+  }
+  if (job.suite.st_reid)
+    if (const auto why = eval::st_reid_unavailable(set); !why.empty())
+      throw UsageError("--st-reid: " + why);
+  auto suite = job.suite;
+  if (suite.cmc_plot.empty()) suite.cmc_plot = output / "cmc.png";
+  auto result = eval::run_suite(set, job.eval.metric, job.eval.max_rank, suite,
+                                static_cast<std::uint64_t>(job.run.seed));
+  if (job.eval.visualize_ranks > 0) {
+    const auto query_ids = column(splits.query, &datasets::Entry::pid);
+    const auto query_cams = column(splits.query, &datasets::Entry::camid);
+    const auto gallery_ids = column(splits.gallery, &datasets::Entry::pid);
+    const auto gallery_cams = column(splits.gallery, &datasets::Entry::camid);
+    const auto query_images = first_images(splits.query), gallery_images = first_images(splits.gallery);
+    eval::write_rank_grids(output / "ranks.png", result.final_distances,
+                           eval::Labels{query_ids, query_cams}, eval::Labels{gallery_ids, gallery_cams},
+                           query_images, gallery_images,
+                           static_cast<std::size_t>(job.eval.visualize_ranks), 10,
+                           static_cast<std::uint64_t>(job.run.seed));
+  }
+  result.metrics["eval_seconds"] = seconds_since(start);
+  return {std::move(result.metrics), std::move(set)};
 }
 
 std::filesystem::path output_folder(const Job& job) {
@@ -100,6 +148,28 @@ std::filesystem::path output_folder(const Job& job) {
   std::array<char, 32> stamp{};
   std::strftime(stamp.data(), stamp.size(), "%Y%m%d-%H%M%S", &local);
   return std::filesystem::path("runs") / job.recipe / stamp.data();
+}
+
+/// --pretrained, --pretrained-second and --init-from, in that order, on the CPU.
+void load_initial_weights(models::ReidModuleImpl& model, const WeightsOptions& weights) {
+  const auto trunks = model.trunks();
+  const std::array<std::pair<const char*, const std::filesystem::path*>, 2> sources{
+      {{"--pretrained", &weights.pretrained}, {"--pretrained-second", &weights.pretrained_second}}};
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const auto& [flag, file] = sources[i];
+    if (file->empty()) continue;
+    if (i >= trunks.size())
+      throw UsageError(fmt::format("{}: this model has only {} trunk", flag, trunks.size()));
+    const auto& [name, trunk] = trunks[i];
+    const auto warnings = models::load_weights(
+        *file, *trunk, models::LoadOptions{.strict = weights.strict, .skip_prefixes = {"fc."}});
+    fmt::print(stderr, "[fgreid] {} loaded into {}{}\n", file->string(), name,
+               warnings.empty() ? "" : fmt::format(" ({} missing keys: {})", warnings.size(),
+                                                   fmt::join(warnings, ", ")));
+  }
+  if (!weights.init_from.empty())
+    fmt::print(stderr, "[fgreid] initialised from {}\n",
+               init_from_checkpoint(weights.init_from, model, weights.init_from_prefix));
 }
 
 }  // namespace
@@ -136,10 +206,16 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
 }
 
 int execute(const Job& job, Parts parts) {
+  auto& model = *parts.model;
+  load_initial_weights(model, job.weights);
+  if (job.weights.print_model) {
+    fmt::print("{}", models::format_summary(
+                         models::describe_model(model, job.data.height, job.data.width)));
+    return 0;
+  }
   const torch::Device device = select_device(job.run.device);
   const auto output = output_folder(job);
   std::filesystem::create_directories(output);
-  auto& model = *parts.model;
   model.to(device);
   const auto num_classes = job.splits.num_train_ids();
   nlohmann::json meta{{"recipe", job.recipe},
@@ -151,6 +227,10 @@ int execute(const Job& job, Parts parts) {
              at::get_num_threads(), output.string());
 
   auto finish = [&](nlohmann::json metrics, const eval::FeatureSet& features) {
+    if (!job.weights.export_weights.empty()) {
+      models::export_weights(job.weights.export_weights, model);
+      fmt::print(stderr, "[fgreid] weights written to {}\n", job.weights.export_weights.string());
+    }
     if (!job.run.extract.empty()) {
       eval::save_features(job.run.extract, features);
       fmt::print(stderr, "[fgreid] features written to {}\n", job.run.extract.string());
@@ -166,7 +246,7 @@ int execute(const Job& job, Parts parts) {
   if (job.run.evaluate) {
     if (job.run.weights.empty()) throw UsageError("--evaluate needs --weights CHECKPOINT");
     load_checkpoint(job.run.weights, model, job.model_name);
-    auto evaluation = evaluate(model, job, device);
+    auto evaluation = evaluate(model, job, device, output);
     return finish(std::move(evaluation.metrics), evaluation.features);
   }
 
@@ -240,7 +320,7 @@ int execute(const Job& job, Parts parts) {
       }
     }
     if (evaluates_at(job.train, epoch)) {
-      auto evaluation = evaluate(model, job, device);
+      auto evaluation = evaluate(model, job, device, output);
       evaluation.metrics["epoch"] = epoch + 1;
       fmt::print(stderr, "[fgreid] evaluation after epoch {}: rank-1 {:.4f} mAP {:.4f} ({:.1f} s)\n",
                  epoch + 1, evaluation.metrics["rank1"].get<double>(),
