@@ -66,6 +66,9 @@ TEST_CASE("every reflected field becomes a typed flag") {
   SUBCASE("an unknown flag is a usage error naming it") {
     CHECK_THROWS_WITH_AS(parse(cli, {"--lrr", "1"}), doctest::Contains("lrr"), fgreid::UsageError);
   }
+  SUBCASE("a stray word is a usage error, not ignored") {
+    CHECK_THROWS_AS(parse(cli, {"--lr", "0.1", "market"}), fgreid::UsageError);
+  }
   SUBCASE("a bad value is a usage error naming the flag and the value") {
     CHECK_THROWS_WITH_AS(parse(cli, {"--batch-p", "many"}), doctest::Contains("--batch-p many"),
                          fgreid::UsageError);

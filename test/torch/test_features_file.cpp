@@ -560,7 +560,7 @@ TEST_CASE("fgreid_eval re-ranks, fuses st-ReID, plots CMC curves and explains wh
     CHECK(contains(refused.err, "train_frames"));
   }
   for (const std::string& bad : {"--k2 30", "--k1 0", "--lambda 1.5", "--protocol paper",
-                                 "--single-shot -1", "--cmc-plot ''"}) {
+                                 "--single-shot-repeats -1", "--cmc-plot ''"}) {
     CAPTURE(bad);
     const auto refused = run_command(kEval + " --features " + file.string() + " " + bad);
     CHECK(refused.exit_code == 2);

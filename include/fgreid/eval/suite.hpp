@@ -8,6 +8,7 @@
 #include <fgreid/eval/pictures.hpp>
 #include <fgreid/eval/rerank.hpp>
 #include <fgreid/eval/st_reid.hpp>
+#include <fgreid/engine/options.hpp>
 #include <fgreid/options.hpp>
 
 #include <torch/torch.h>
@@ -64,11 +65,28 @@ struct SuiteOptions {
                  st_smoothing, st_visual_lambda, st_visual_gamma, st_lambda, st_gamma,
                  single_shot_repeats, cmc_plot);
 
+  /// Throws UsageError naming the flag when a value is out of range (k1 in 1..1000, k2 in
+  /// 1..k1+1, lambda in [0, 1], single_shot_repeats >= 0, positive st-ReID bins and widths).
+  void check() const;
+
   [[nodiscard]] RerankOptions rerank_options() const { return {k1, k2, lambda}; }
   [[nodiscard]] StReidOptions st_options() const {
     return {st_bin_frames, st_bins, st_smoothing, st_visual_lambda, st_visual_gamma, st_lambda,
             st_gamma};
   }
+};
+
+/// What fgreid_eval reads besides the suite's options.
+struct OfflineOptions {
+  /// Features file written by a recipe's --extract or by Python's torch.save (required).
+  std::filesystem::path features;
+  /// Distance between features: euclidean (squared) or cosine.
+  Metric metric = Metric::euclidean;
+  /// Longest CMC curve reported.
+  int max_rank = 50;
+  /// Seed of the single-gallery-shot draws.
+  std::int64_t seed = 1;
+  FGREID_REFLECT(OfflineOptions, features, metric, max_rank, seed);
 };
 
 /// The outcome of run_suite().

@@ -75,8 +75,11 @@ bool CommandLine::parse(int argc, const char* const* argv) {
   po::variables_map given;
   const po::options_description description = describe(flags_);
   try {
+    // An empty positional description makes a stray word an error instead of ignored.
+    const po::positional_options_description no_positional;
     auto parsed = po::command_line_parser(argc, argv)
                       .options(description)
+                      .positional(no_positional)
                       .style(po::command_line_style::unix_style ^
                              po::command_line_style::allow_guessing)
                       .run();

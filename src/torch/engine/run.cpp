@@ -206,6 +206,7 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
 }
 
 int execute(const Job& job, Parts parts) {
+  job.suite.check();
   auto& model = *parts.model;
   load_initial_weights(model, job.weights);
   if (job.weights.print_model) {

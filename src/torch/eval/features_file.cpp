@@ -1,10 +1,8 @@
+#include <fgreid/detail/pickle.hpp>
 #include <fgreid/engine/files.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/features_file.hpp>
-#include <torch/csrc/jit/serialization/export.h>
-#include <torch/csrc/jit/serialization/pickler.h>
 
-#include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -146,30 +144,6 @@ class EntryReader {
   c10::impl::GenericDict dict_;
 };
 
-/// torch::pickle_save's zip archive, less its type tags: pickle_save wraps every dict in
-/// torch.jit._pickle.restore_type_tag, a global that torch.load(weights_only=True) refuses.
-/// A plain dict of tensors needs no tag for either reader.
-std::string pickle_untagged(const c10::IValue& value) {
-  std::vector<char> pickle_bytes;
-  torch::jit::Pickler pickler(
-      [&](const char* data, std::size_t size) { pickle_bytes.insert(pickle_bytes.end(), data, data + size); },
-      /*tensor_table=*/nullptr, /*type_renamer=*/nullptr, /*memoized_class_types=*/nullptr,
-      /*get_tensor_id=*/nullptr, /*tag_aggregates=*/false);
-  pickler.protocol();
-  pickler.pushIValue(value);
-  pickler.stop();
-
-  std::string archive;
-  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, std::size_t size) {
-    archive.append(static_cast<const char*>(data), size);
-    return size;
-  });
-  torch::jit::writeArchiveAndTensors("data", pickle_bytes.data(), pickle_bytes.size(),
-                                     pickler.tensorData(), writer);
-  writer.writeEndOfFile();
-  return archive;
-}
-
 std::vector<char> read_bytes(const fs::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -191,7 +165,7 @@ void save_features(const fs::path& path, const FeatureSet& features) {
   for (const bool query : {true, false})
     for (const auto& [key, labels] : labels_of(features, query)) put(key, *labels, torch::kLong);
   for (const auto& [key, labels] : train_labels_of(features)) put(key, *labels, torch::kLong);
-  write_file_atomically(path, pickle_untagged(c10::IValue(dict)));
+  write_file_atomically(path, detail::pickle_untagged(c10::IValue(dict)));
 }
 
 FeatureSet load_features(const fs::path& path) {
