@@ -89,15 +89,17 @@ class FGReIDNetImpl : public ReidModuleImpl {
 };
 TORCH_MODULE(FGReIDNet);
 
-/// Model policy: the seed's ResNet50TA_BT_image on [B,3,H,W] images.
-///   using Model = models::FGReIDImage<>;                  // two ResNet-50, last stride 1
-///   using Model = models::FGReIDImage<models::ResNet<18>>;
-template <Backbone B = ResNet<50, 1>>
-struct FGReIDImage {
-  static constexpr std::string_view name = "model (FGReID, images)";
+/// Model policy: the seed's ResNet50TA_BT_image on [B,3,H,W] images (Input image) or its
+/// ResNet50TA_BT_video on [B,T,3,H,W] clips (Input video: frames go through the trunks as one
+/// batch, the non-local block spans all frames × positions, both branches average over time).
+/// Recipes name it through FGReIDImage / FGReIDVideo.
+template <Backbone B, InputKind Input>
+struct FGReID {
+  static constexpr std::string_view name =
+      Input == InputKind::image ? "model (FGReID, images)" : "model (FGReID, video clips)";
   using Options = FGReIDOptions;
   using BackbonePolicy = B;
-  static constexpr InputKind input = InputKind::image;
+  static constexpr InputKind input = Input;
   static std::shared_ptr<ReidModuleImpl> build(const Options& options, const ModelContext& context) {
     return std::make_shared<FGReIDNetImpl>(B::build(typename B::Options{}),
                                            B::build(typename B::Options{}), context.num_classes,
@@ -105,21 +107,14 @@ struct FGReIDImage {
   }
 };
 
-/// Model policy: the seed's ResNet50TA_BT_video on [B,T,3,H,W] clips: frames go through the
-/// trunks as one batch, the non-local block spans all frames × positions, both branches
-/// average over time.
+///   using Model = models::FGReIDImage<>;                  // two ResNet-50, last stride 1
+///   using Model = models::FGReIDImage<models::ResNet<18>>;
 template <Backbone B = ResNet<50, 1>>
-struct FGReIDVideo {
-  static constexpr std::string_view name = "model (FGReID, video clips)";
-  using Options = FGReIDOptions;
-  using BackbonePolicy = B;
-  static constexpr InputKind input = InputKind::video;
-  static std::shared_ptr<ReidModuleImpl> build(const Options& options, const ModelContext& context) {
-    return std::make_shared<FGReIDNetImpl>(B::build(typename B::Options{}),
-                                           B::build(typename B::Options{}), context.num_classes,
-                                           options, input);
-  }
-};
+using FGReIDImage = FGReID<B, InputKind::image>;
+
+///   using Model = models::FGReIDVideo<>;
+template <Backbone B = ResNet<50, 1>>
+using FGReIDVideo = FGReID<B, InputKind::video>;
 
 }  // namespace fgreid::models
 

@@ -24,28 +24,42 @@ class RandomIdentity {
   std::int64_t batches_per_epoch_ = 0;
 };
 
-/// The sampler as a policy, with its defaults fixed at compile time: `samplers::PK<16, 4>`.
-template <int P, int K>
-struct PK {
-  static_assert(P >= 2, "PK<P, K>: a batch needs at least two identities for triplet mining");
-  static_assert(K >= 1, "PK<P, K>: K is the number of images per identity, at least 1");
-  static constexpr std::string_view name = "sampler (P identities x K images, shuffled)";
+namespace detail {
+
+/// The policy face shared by P × K samplers: Options {batch_p, batch_k} with compile-time
+/// defaults, forwarding to `Impl`, a batch maker built from (labels, P, K).
+template <class Impl, int P, int K>
+class PKPolicy {
+  static_assert(P >= 2, "a P x K sampler needs at least two identities per batch (P >= 2)");
+  static_assert(K >= 1, "K is the number of images per identity, at least 1");
+
+ public:
   struct Options {
-    /// Identities per batch (P).
+    /// Identities per batch (P; the seed's --train-batch).
     int batch_p = P;
     /// Images per identity in a batch (K; the seed calls it --seq-len).
     int batch_k = K;
     FGREID_REFLECT(Options, batch_p, batch_k);
   };
 
-  PK(std::span<const std::int64_t> labels, Options options)
+  PKPolicy(std::span<const std::int64_t> labels, Options options)
       : sampler_(labels, options.batch_p, options.batch_k) {}
   void reset(std::uint64_t seed) { sampler_.reset(seed); }
   std::optional<std::vector<std::int64_t>> next() { return sampler_.next(); }
   [[nodiscard]] std::int64_t batches_per_epoch() const { return sampler_.batches_per_epoch(); }
 
  private:
-  RandomIdentity sampler_;
+  Impl sampler_;
+};
+
+}  // namespace detail
+
+/// torchreid's sampler as a policy, with its defaults fixed at compile time:
+/// `samplers::PK<16, 4>`.
+template <int P, int K>
+struct PK : detail::PKPolicy<RandomIdentity, P, K> {
+  static constexpr std::string_view name = "sampler (P identities x K images, shuffled)";
+  using detail::PKPolicy<RandomIdentity, P, K>::PKPolicy;
 };
 
 }  // namespace fgreid::samplers

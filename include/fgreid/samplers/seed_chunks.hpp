@@ -1,5 +1,5 @@
 #pragma once
-#include <fgreid/samplers/concept.hpp>
+#include <fgreid/samplers/pk.hpp>
 
 #include <map>
 #include <random>
@@ -30,26 +30,10 @@ class IdentityChunks {
 /// The seed's sampler as a policy: `samplers::SeedIdentityChunks<32, 4>` is its batch of 32
 /// identities × 4 images.
 template <int P, int K>
-struct SeedIdentityChunks {
-  static_assert(P >= 2, "SeedIdentityChunks<P, K>: a batch needs at least two identities");
-  static_assert(K >= 1, "SeedIdentityChunks<P, K>: K is the number of images per identity");
-  static constexpr std::string_view name = "sampler (the seed's: P identities in order x K chunked images)";
-  struct Options {
-    /// Identities per batch (P; the seed's --train-batch).
-    int batch_p = P;
-    /// Images per identity, one from each of K chunks of its list (K; the seed's --seq-len).
-    int batch_k = K;
-    FGREID_REFLECT(Options, batch_p, batch_k);
-  };
-
-  SeedIdentityChunks(std::span<const std::int64_t> labels, Options options)
-      : sampler_(labels, options.batch_p, options.batch_k) {}
-  void reset(std::uint64_t seed) { sampler_.reset(seed); }
-  std::optional<std::vector<std::int64_t>> next() { return sampler_.next(); }
-  [[nodiscard]] std::int64_t batches_per_epoch() const { return sampler_.batches_per_epoch(); }
-
- private:
-  IdentityChunks sampler_;
+struct SeedIdentityChunks : detail::PKPolicy<IdentityChunks, P, K> {
+  static constexpr std::string_view name =
+      "sampler (the seed's: P identities in order x K chunked images)";
+  using detail::PKPolicy<IdentityChunks, P, K>::PKPolicy;
 };
 
 }  // namespace fgreid::samplers
