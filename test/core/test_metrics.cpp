@@ -4,16 +4,12 @@
 #include <nlohmann/json.hpp>
 #include <tbb/global_control.h>
 
-#include "support.hpp"
+#include "reference.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
 #include <limits>
-#include <numeric>
-#include <random>
-#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -31,109 +27,27 @@ ev::Metrics evaluate(const std::vector<float>& distances, const Ids& query_pids,
                              ev::Labels{gallery_pids, gallery_camids}, max_rank);
 }
 
-template <typename T>
-void write_binary(const std::filesystem::path& path, const std::vector<T>& values) {
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(values.data()),
-            static_cast<std::streamsize>(values.size() * sizeof(T)));
-}
-
-/// torchreid's eval_market1501 with fast-reid's mINP, kept as close to the originals as the
-/// CMC padding rule allows (torchreid shortens max_rank to a small gallery; we pad with the
-/// last value). Sums in float64 where torchreid casts the CMC to float32.
+/// torchreid's eval_market1501 with fast-reid's mINP (test/reference/torchreid_reference.py).
 constexpr const char* kReferenceScript = R"PY(
 import json, sys
-import numpy as np
+from torchreid_reference import eval_market1501_minp, read_case
 
-folder = sys.argv[1]
-meta = json.load(open(f"{folder}/meta.json"))
-nq, ng, max_rank = meta["nq"], meta["ng"], meta["max_rank"]
-distmat = np.fromfile(f"{folder}/distances.f32", dtype=np.float32).reshape(nq, ng)
-q_pids = np.fromfile(f"{folder}/query_pids.i64", dtype=np.int64)
-q_camids = np.fromfile(f"{folder}/query_camids.i64", dtype=np.int64)
-g_pids = np.fromfile(f"{folder}/gallery_pids.i64", dtype=np.int64)
-g_camids = np.fromfile(f"{folder}/gallery_camids.i64", dtype=np.int64)
-
-indices = np.argsort(distmat, axis=1)
-matches = (g_pids[indices] == q_pids[:, np.newaxis]).astype(np.int32)
-all_cmc, all_AP, all_INP = [], [], []
-num_valid_q = 0
-for q_idx in range(nq):
-    q_pid, q_camid = q_pids[q_idx], q_camids[q_idx]
-    order = indices[q_idx]
-    remove = (g_pids[order] == q_pid) & (g_camids[order] == q_camid)
-    keep = np.invert(remove)
-    raw_cmc = matches[q_idx][keep]
-    if not np.any(raw_cmc):
-        continue
-    cmc = raw_cmc.cumsum()
-    pos_idx = np.where(raw_cmc == 1)
-    max_pos_idx = np.max(pos_idx)
-    all_INP.append(cmc[max_pos_idx] / (max_pos_idx + 1.0))
-    cmc[cmc > 1] = 1
-    cmc = cmc[:max_rank]
-    if len(cmc) < max_rank:
-        cmc = np.pad(cmc, (0, max_rank - len(cmc)), mode="edge")
-    all_cmc.append(cmc)
-    num_valid_q += 1
-    num_rel = raw_cmc.sum()
-    tmp_cmc = raw_cmc.cumsum()
-    tmp_cmc = np.asarray([x / (i + 1.0) for i, x in enumerate(tmp_cmc)]) * raw_cmc
-    all_AP.append(tmp_cmc.sum() / num_rel)
-
-if num_valid_q == 0:
-    result = {"cmc": [0.0] * max_rank, "mAP": 0.0, "mINP": 0.0, "valid": 0}
-else:
-    cmc = np.asarray(all_cmc, dtype=np.float64).sum(0) / num_valid_q
-    result = {"cmc": cmc.tolist(), "mAP": float(np.mean(all_AP)),
-              "mINP": float(np.mean(all_INP)), "valid": num_valid_q}
-print(json.dumps(result))
+meta, distmat, labels = read_case(sys.argv[1])
+cmc, mAP, mINP, valid = eval_market1501_minp(distmat, *labels, meta["max_rank"])
+print(json.dumps({"cmc": cmc.tolist(), "mAP": mAP, "mINP": mINP, "valid": valid}))
 )PY";
 
-/// A random case: distances are a shuffled 0..Nq·Ng-1, so no two tie (exact in float32).
-struct RandomCase {
-  std::vector<float> distances;
-  Ids query_pids, query_camids, gallery_pids, gallery_camids;
-};
-
-RandomCase random_case(std::size_t num_query, std::size_t num_gallery, int identities,
-                       int cameras, std::uint32_t seed) {
-  std::mt19937 random(seed);
-  RandomCase c;
-  c.distances.resize(num_query * num_gallery);
-  std::iota(c.distances.begin(), c.distances.end(), 0.0f);
-  std::ranges::shuffle(c.distances, random);
-  std::uniform_int_distribution<std::int64_t> pid(0, identities - 1), camid(1, cameras);
-  for (std::size_t q = 0; q < num_query; ++q) {
-    c.query_pids.push_back(pid(random));
-    c.query_camids.push_back(camid(random));
-  }
-  for (std::size_t g = 0; g < num_gallery; ++g) {
-    c.gallery_pids.push_back(pid(random));
-    c.gallery_camids.push_back(camid(random));
-  }
-  return c;
+/// A random case with cameras 1..`cameras`.
+fgreid::test::RankingCase random_case(std::size_t num_query, std::size_t num_gallery,
+                                      int identities, int cameras, std::uint32_t seed) {
+  return fgreid::test::random_ranking_case(num_query, num_gallery, identities, 1, cameras, seed);
 }
 
-/// The reference's metrics of `c`, computed by the Python above.
-nlohmann::json reference_metrics(const RandomCase& c, int max_rank) {
+/// The reference's metrics of `c`.
+nlohmann::json reference_metrics(const fgreid::test::RankingCase& c, int max_rank) {
   fgreid::test::TempDir folder;
-  write_binary(folder / "distances.f32", c.distances);
-  write_binary(folder / "query_pids.i64", c.query_pids);
-  write_binary(folder / "query_camids.i64", c.query_camids);
-  write_binary(folder / "gallery_pids.i64", c.gallery_pids);
-  write_binary(folder / "gallery_camids.i64", c.gallery_camids);
-  std::ofstream(folder / "meta.json")
-      << nlohmann::json{{"nq", c.query_pids.size()},
-                        {"ng", c.gallery_pids.size()},
-                        {"max_rank", max_rank}}.dump();
-  std::ofstream(folder / "reference.py") << kReferenceScript;
-  const auto result = fgreid::test::run_command(std::string(FGREID_PYTHON) + " " +
-                                                (folder / "reference.py").string() + " " +
-                                                folder.path().string());
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  return nlohmann::json::parse(fgreid::test::last_line(result.out));
+  fgreid::test::write_ranking_case(folder, c, {{"max_rank", max_rank}});
+  return fgreid::test::run_python_reference(kReferenceScript, folder);
 }
 
 }  // namespace

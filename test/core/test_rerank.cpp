@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <tbb/global_control.h>
 
-#include "support.hpp"
+#include "reference.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -21,62 +21,12 @@ namespace {
 namespace ev = fgreid::eval;
 using Ids = std::vector<std::int64_t>;
 
-/// torchreid's re_ranking (torchreid/utils/rerank.py), kept line for line, run on the three
-/// float32 matrices the test writes. Prints nothing; writes final_dist as float32.
+/// torchreid's re_ranking (test/reference/torchreid_reference.py) on the three float32
+/// matrices the test writes; writes final_dist as float32 and prints its shape.
 constexpr const char* kReferenceScript = R"PY(
 import json, sys
 import numpy as np
-
-def re_ranking(q_g_dist, q_q_dist, g_g_dist, k1=20, k2=6, lambda_value=0.3):
-    original_dist = np.concatenate(
-        [np.concatenate([q_q_dist, q_g_dist], axis=1),
-         np.concatenate([q_g_dist.T, g_g_dist], axis=1)], axis=0)
-    original_dist = np.power(original_dist, 2).astype(np.float32)
-    original_dist = np.transpose(1. * original_dist / np.max(original_dist, axis=0))
-    V = np.zeros_like(original_dist).astype(np.float32)
-    initial_rank = np.argsort(original_dist).astype(np.int32)
-    query_num = q_g_dist.shape[0]
-    gallery_num = q_g_dist.shape[0] + q_g_dist.shape[1]
-    all_num = gallery_num
-    for i in range(all_num):
-        forward_k_neigh_index = initial_rank[i, :k1 + 1]
-        backward_k_neigh_index = initial_rank[forward_k_neigh_index, :k1 + 1]
-        fi = np.where(backward_k_neigh_index == i)[0]
-        k_reciprocal_index = forward_k_neigh_index[fi]
-        k_reciprocal_expansion_index = k_reciprocal_index
-        for j in range(len(k_reciprocal_index)):
-            candidate = k_reciprocal_index[j]
-            candidate_forward_k_neigh_index = initial_rank[candidate, :int(np.around(k1 / 2.)) + 1]
-            candidate_backward_k_neigh_index = initial_rank[candidate_forward_k_neigh_index, :int(np.around(k1 / 2.)) + 1]
-            fi_candidate = np.where(candidate_backward_k_neigh_index == candidate)[0]
-            candidate_k_reciprocal_index = candidate_forward_k_neigh_index[fi_candidate]
-            if len(np.intersect1d(candidate_k_reciprocal_index, k_reciprocal_index)) > 2. / 3 * len(candidate_k_reciprocal_index):
-                k_reciprocal_expansion_index = np.append(k_reciprocal_expansion_index, candidate_k_reciprocal_index)
-        k_reciprocal_expansion_index = np.unique(k_reciprocal_expansion_index)
-        weight = np.exp(-original_dist[i, k_reciprocal_expansion_index])
-        V[i, k_reciprocal_expansion_index] = 1. * weight / np.sum(weight)
-    original_dist = original_dist[:query_num, ]
-    if k2 != 1:
-        V_qe = np.zeros_like(V, dtype=np.float32)
-        for i in range(all_num):
-            V_qe[i, :] = np.mean(V[initial_rank[i, :k2], :], axis=0)
-        V = V_qe
-        del V_qe
-    del initial_rank
-    invIndex = []
-    for i in range(gallery_num):
-        invIndex.append(np.where(V[:, i] != 0)[0])
-    jaccard_dist = np.zeros_like(original_dist, dtype=np.float32)
-    for i in range(query_num):
-        temp_min = np.zeros(shape=[1, gallery_num], dtype=np.float32)
-        indNonZero = np.where(V[i, :] != 0)[0]
-        indImages = [invIndex[ind] for ind in indNonZero]
-        for j in range(len(indNonZero)):
-            temp_min[0, indImages[j]] = temp_min[0, indImages[j]] + np.minimum(
-                V[i, indNonZero[j]], V[indImages[j], indNonZero[j]])
-        jaccard_dist[i] = 1 - temp_min / (2. - temp_min)
-    final_dist = jaccard_dist * (1 - lambda_value) + original_dist * lambda_value
-    return final_dist[:query_num, query_num:]
+from torchreid_reference import re_ranking
 
 folder = sys.argv[1]
 meta = json.load(open(f"{folder}/meta.json"))
@@ -86,7 +36,7 @@ qq = np.fromfile(f"{folder}/qq.f32", dtype=np.float32).reshape(nq, nq)
 gg = np.fromfile(f"{folder}/gg.f32", dtype=np.float32).reshape(ng, ng)
 final = re_ranking(qg, qq, gg, meta["k1"], meta["k2"], meta["lambda"])
 final.astype(np.float32).tofile(f"{folder}/final.f32")
-print("ok")
+print(json.dumps(list(final.shape)))
 )PY";
 
 /// Random features with identity structure: each identity has a centre, each camera a shift,
@@ -137,34 +87,20 @@ Case make_case(std::size_t nq, std::size_t ng, int identities, int dims, std::ui
   return c;
 }
 
-void write_floats(const std::filesystem::path& path, const std::vector<float>& values) {
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(values.data()),
-             static_cast<std::streamsize>(values.size() * sizeof(float)));
-}
-
 std::vector<float> reference_rerank(const Case& c, const ev::RerankOptions& options) {
   fgreid::test::TempDir folder;
-  write_floats(folder / "qg.f32", c.qg);
-  write_floats(folder / "qq.f32", c.qq);
-  write_floats(folder / "gg.f32", c.gg);
+  fgreid::test::write_binary(folder / "qg.f32", c.qg);
+  fgreid::test::write_binary(folder / "qq.f32", c.qq);
+  fgreid::test::write_binary(folder / "gg.f32", c.gg);
   std::ofstream(folder / "meta.json") << nlohmann::json{{"nq", c.nq},
                                                         {"ng", c.ng},
                                                         {"k1", options.k1},
                                                         {"k2", options.k2},
                                                         {"lambda", options.lambda}}
                                              .dump();
-  std::ofstream(folder / "reference.py") << kReferenceScript;
-  const auto result = fgreid::test::run_command(std::string(FGREID_PYTHON) + " " +
-                                                (folder / "reference.py").string() + " " +
-                                                folder.path().string());
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  std::vector<float> final_dist(c.nq * c.ng);
-  std::ifstream(folder / "final.f32", std::ios::binary)
-      .read(reinterpret_cast<char*>(final_dist.data()),
-            static_cast<std::streamsize>(final_dist.size() * sizeof(float)));
-  return final_dist;
+  const auto shape = fgreid::test::run_python_reference(kReferenceScript, folder);
+  REQUIRE(shape == nlohmann::json{c.nq, c.ng});
+  return fgreid::test::read_binary<float>(folder / "final.f32", c.nq * c.ng);
 }
 
 ev::Metrics metrics_of(const Case& c, const std::vector<float>& distances) {

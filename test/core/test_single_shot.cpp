@@ -4,13 +4,9 @@
 #include <nlohmann/json.hpp>
 #include <tbb/global_control.h>
 
-#include "support.hpp"
+#include "reference.hpp"
 
-#include <algorithm>
 #include <cstdint>
-#include <fstream>
-#include <numeric>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -20,97 +16,23 @@ namespace {
 namespace ev = fgreid::eval;
 using Ids = std::vector<std::int64_t>;
 
-/// torchreid's eval_cuhk03, with np.random.choice replaced by the documented counter-based
-/// draw (members of an identity in ascending gallery index) and the CMC padded with its last
-/// value where there are fewer identities than max_rank.
+/// torchreid's eval_cuhk03 with fgreid's counter-based draw
+/// (test/reference/torchreid_reference.py).
 constexpr const char* kReferenceScript = R"PY(
 import json, sys
-from collections import defaultdict
-import numpy as np
+from torchreid_reference import eval_cuhk03_single_shot, read_case
 
-M64 = (1 << 64) - 1
-def mix(x):
-    x = (x + 0x9e3779b97f4a7c15) & M64
-    x = ((x ^ (x >> 30)) * 0xbf58476d1ce4e5b9) & M64
-    x = ((x ^ (x >> 27)) * 0x94d049bb133111eb) & M64
-    return x ^ (x >> 31)
-def draw(seed, q, r, pid):
-    return mix(mix(mix(mix(seed) ^ q) ^ r) ^ (pid & M64))
-
-folder = sys.argv[1]
-meta = json.load(open(f"{folder}/meta.json"))
-nq, ng, max_rank, repeats, seed = meta["nq"], meta["ng"], meta["max_rank"], meta["repeats"], meta["seed"]
-distmat = np.fromfile(f"{folder}/distances.f32", dtype=np.float32).reshape(nq, ng)
-q_pids = np.fromfile(f"{folder}/query_pids.i64", dtype=np.int64)
-q_camids = np.fromfile(f"{folder}/query_camids.i64", dtype=np.int64)
-g_pids = np.fromfile(f"{folder}/gallery_pids.i64", dtype=np.int64)
-g_camids = np.fromfile(f"{folder}/gallery_camids.i64", dtype=np.int64)
-
-indices = np.argsort(distmat, axis=1, kind="stable")
-matches = (g_pids[indices] == q_pids[:, np.newaxis]).astype(np.int32)
-all_cmc, all_AP = [], []
-for q_idx in range(nq):
-    q_pid, q_camid = q_pids[q_idx], q_camids[q_idx]
-    order = indices[q_idx]
-    remove = (g_pids[order] == q_pid) & (g_camids[order] == q_camid)
-    keep = np.invert(remove)
-    raw_cmc = matches[q_idx][keep]
-    if not np.any(raw_cmc):
-        continue
-    kept_g_pids = g_pids[order][keep]
-    kept_g_index = order[keep]
-    g_pids_dict = defaultdict(list)
-    for idx, pid in enumerate(kept_g_pids):
-        g_pids_dict[pid].append(idx)
-    cmc = np.zeros(max_rank)
-    for repeat_idx in range(repeats):
-        mask = np.zeros(len(raw_cmc), dtype=bool)
-        for pid, idxs in g_pids_dict.items():
-            members = sorted(idxs, key=lambda k: kept_g_index[k])  # ascending gallery index
-            mask[members[draw(seed, q_idx, repeat_idx, int(pid)) % len(members)]] = True
-        _cmc = raw_cmc[mask].cumsum()
-        _cmc[_cmc > 1] = 1
-        _cmc = _cmc[:max_rank]
-        _cmc = np.pad(_cmc, (0, max_rank - len(_cmc)), mode="edge")
-        cmc += _cmc
-    all_cmc.append(cmc / repeats)
-    num_rel = raw_cmc.sum()
-    tmp_cmc = raw_cmc.cumsum()
-    tmp_cmc = np.asarray([x / (i + 1.) for i, x in enumerate(tmp_cmc)]) * raw_cmc
-    all_AP.append(tmp_cmc.sum() / num_rel)
-print(json.dumps({"cmc": (np.sum(all_cmc, 0) / len(all_cmc)).tolist(),
-                  "mAP": float(np.mean(all_AP)), "valid": len(all_cmc)}))
+meta, distmat, labels = read_case(sys.argv[1])
+cmc, mAP, valid = eval_cuhk03_single_shot(distmat, *labels, meta["max_rank"], meta["repeats"],
+                                          meta["seed"])
+print(json.dumps({"cmc": cmc.tolist(), "mAP": mAP, "valid": valid}))
 )PY";
 
-template <typename T>
-void write_binary(const std::filesystem::path& path, const std::vector<T>& values) {
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(values.data()),
-             static_cast<std::streamsize>(values.size() * sizeof(T)));
-}
+using Case = fgreid::test::RankingCase;
 
-struct Case {
-  std::vector<float> distances;
-  Ids query_pids, query_camids, gallery_pids, gallery_camids;
-};
-
-/// Distinct distances (a shuffled 0..Nq·Ng-1), pids with several images each.
+/// Cameras 0..2, so each identity has several images, some seen by the query's camera.
 Case random_case(std::size_t nq, std::size_t ng, int identities, std::uint32_t seed) {
-  std::mt19937 random(seed);
-  Case c;
-  c.distances.resize(nq * ng);
-  std::iota(c.distances.begin(), c.distances.end(), 0.0f);
-  std::ranges::shuffle(c.distances, random);
-  std::uniform_int_distribution<std::int64_t> pid(0, identities - 1), camid(0, 2);
-  for (std::size_t q = 0; q < nq; ++q) {
-    c.query_pids.push_back(pid(random));
-    c.query_camids.push_back(camid(random));
-  }
-  for (std::size_t g = 0; g < ng; ++g) {
-    c.gallery_pids.push_back(pid(random));
-    c.gallery_camids.push_back(camid(random));
-  }
-  return c;
+  return fgreid::test::random_ranking_case(nq, ng, identities, 0, 2, seed);
 }
 
 ev::Metrics single_shot(const Case& c, int max_rank, ev::SingleShotOptions options) {
@@ -121,24 +43,9 @@ ev::Metrics single_shot(const Case& c, int max_rank, ev::SingleShotOptions optio
 
 nlohmann::json reference(const Case& c, int max_rank, ev::SingleShotOptions options) {
   fgreid::test::TempDir folder;
-  write_binary(folder / "distances.f32", c.distances);
-  write_binary(folder / "query_pids.i64", c.query_pids);
-  write_binary(folder / "query_camids.i64", c.query_camids);
-  write_binary(folder / "gallery_pids.i64", c.gallery_pids);
-  write_binary(folder / "gallery_camids.i64", c.gallery_camids);
-  std::ofstream(folder / "meta.json") << nlohmann::json{{"nq", c.query_pids.size()},
-                                                        {"ng", c.gallery_pids.size()},
-                                                        {"max_rank", max_rank},
-                                                        {"repeats", options.repeats},
-                                                        {"seed", options.seed}}
-                                             .dump();
-  std::ofstream(folder / "reference.py") << kReferenceScript;
-  const auto result = fgreid::test::run_command(std::string(FGREID_PYTHON) + " " +
-                                                (folder / "reference.py").string() + " " +
-                                                folder.path().string());
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  return nlohmann::json::parse(fgreid::test::last_line(result.out));
+  fgreid::test::write_ranking_case(
+      folder, c, {{"max_rank", max_rank}, {"repeats", options.repeats}, {"seed", options.seed}});
+  return fgreid::test::run_python_reference(kReferenceScript, folder);
 }
 
 }  // namespace

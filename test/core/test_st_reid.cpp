@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-#include "support.hpp"
+#include "reference.hpp"
 
 #include <cmath>
 #include <cstdint>
@@ -20,16 +20,11 @@ namespace {
 namespace ev = fgreid::eval;
 using Ids = std::vector<std::int64_t>;
 
+/// Runs `script` on `input`, which it reads from its argument's input.json.
 nlohmann::json run_python(const std::string& script, const nlohmann::json& input) {
   fgreid::test::TempDir folder;
   std::ofstream(folder / "input.json") << input.dump();
-  std::ofstream(folder / "script.py") << script;
-  const auto result = fgreid::test::run_command(std::string(FGREID_PYTHON) + " " +
-                                                (folder / "script.py").string() + " " +
-                                                (folder / "input.json").string());
-  INFO(result.err);
-  REQUIRE(result.exit_code == 0);
-  return nlohmann::json::parse(fgreid::test::last_line(result.out));
+  return fgreid::test::run_python_reference(script, folder);
 }
 
 /// The seed's gauss_smooth2 and load_distribution's renormalisation, verbatim but for I/O.
@@ -62,7 +57,7 @@ def gauss_smooth2(arr, o):
         matrix[i][i] = matrix[i][i] / 2
     return np.dot(matrix, arr)
 
-data = json.load(open(sys.argv[1]))
+data = json.load(open(f"{sys.argv[1]}/input.json"))
 out = []
 for h in data["histograms"]:
     s = gauss_smooth2(np.asarray(h, dtype=np.float64), data["sigma"])
@@ -94,7 +89,7 @@ def compute_mAP(index, good_index, junk_index):
         ap = ap + d_recall * (old_precision + precision) / 2
     return ap, cmc
 
-d = json.load(open(sys.argv[1]))
+d = json.load(open(f"{sys.argv[1]}/input.json"))
 nq, ng = len(d["qp"]), len(d["gp"])
 dist = np.asarray(d["distances"], dtype=np.float32).reshape(nq, ng)
 gl, gc = np.asarray(d["gp"]), np.asarray(d["gc"])
