@@ -139,6 +139,13 @@ struct Experiment {
     parts.loss_step = [loss] {
       losses::for_each_own_optimizer(*loss, [](auto& part) { part.step(); });
     };
+    parts.loss_centers = [loss] {
+      torch::Tensor centers;
+      losses::for_each_own_optimizer(*loss, [&](auto& part) {
+        if constexpr (requires { part.centers(); }) centers = part.centers();
+      });
+      return centers;
+    };
     std::vector<std::int64_t> labels;
     for (const auto& entry : job.splits.train) labels.push_back(entry.pid);
     auto sampler = std::make_shared<S>(std::span<const std::int64_t>(labels), config.sampler);

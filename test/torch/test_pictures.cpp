@@ -83,7 +83,7 @@ void shrink_conv1(md::FGReIDNetImpl& model) {
   torch::manual_seed(9);
   const auto noise = model.input_kind() == md::InputKind::video ? torch::randn({2, 2, 3, 64, 32})
                                                                 : torch::randn({2, 3, 64, 32});
-  const double top = en::fgreid_attention_before_sigmoid(model, noise).max().item<double>();
+  const double top = model.attention_before_sigmoid(noise).max().item<double>();
   model.named_parameters()["conv1.weight"].mul_(3.0 / top);
   model.train(training);
 }
@@ -108,7 +108,7 @@ TEST_CASE("the FGReID attention before its sigmoid is attention_map()'s argument
       const auto input = video ? torch::randn({2, 3, 3, 64, 32}) : torch::randn({3, 3, 64, 32});
       const auto expected = model->attention_map(input);
       REQUIRE(expected.max().item<double>() < 0.999);  // not saturated: the comparison means something
-      const auto before = en::fgreid_attention_before_sigmoid(*model, input);
+      const auto before = model->attention_before_sigmoid(input);
       REQUIRE(before.sizes() == expected.sizes());
       CHECK((torch::sigmoid(before) - expected).abs().max().item<double>() < 1e-6);
     }
@@ -165,7 +165,7 @@ TEST_CASE("attention overlays are viridis(min-max scaled, upsampled map) blended
     fgreid::data::load_image(path, {.height = H, .width = W}, 0, input[0]);
     const auto map = style.values == en::AttentionValues::sigmoid
                          ? model->attention_map(input)
-                         : en::fgreid_attention_before_sigmoid(*model, input);
+                         : model->attention_before_sigmoid(input);
     REQUIRE(map.sizes() == torch::IntArrayRef({1, 1, H / 16, W / 16}));
     const double spread = (map.max() - map.min()).item<double>();
     REQUIRE(spread > 5e-3);  // a map with structure, or the colours would say nothing

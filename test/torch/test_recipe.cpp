@@ -96,7 +96,8 @@ TEST_CASE("a tiny end-to-end run trains, evaluates and writes its outputs" * doc
   {  // re-ranking, st-ReID and the pictures from a recipe
     const auto eval_dir = dir / "eval-suite";
     auto suite = run_command(kRecipe + kTiny + " --evaluate --weights " + (out / "last.pt").string() +
-                             " --rerank --st-reid --visualize-ranks 3 --output " + eval_dir.string());
+                             " --rerank --st-reid --visualize-ranks 3 --visualize-attention 4"
+                             " --plot-centers --output " + eval_dir.string());
     INFO(suite.err);
     REQUIRE(suite.exit_code == 0);
     auto evaluated = nlohmann::json::parse(last_line(suite.out));
@@ -109,6 +110,8 @@ TEST_CASE("a tiny end-to-end run trains, evaluates and writes its outputs" * doc
     }
     CHECK(std::filesystem::file_size(eval_dir / "cmc.png") > 1000);
     CHECK(std::filesystem::file_size(eval_dir / "ranks.png") > 1000);
+    CHECK(std::filesystem::file_size(eval_dir / "attention_evaluate.png") > 1000);
+    CHECK(std::filesystem::file_size(eval_dir / "embedding_evaluate.png") > 1000);
   }
   {  // fgreid_eval on the extracted features gives the same metrics
     auto offline = run_command(std::string(FGREID_BINARY_DIR) + "/fgreid_eval --features " +
@@ -188,4 +191,7 @@ TEST_CASE("--pretrained loads torchvision weights into the trunk and refuses ano
 
   auto second = run_command(baseline + " --print-model --pretrained-second " + r50.string());
   CHECK(second.exit_code == 2);  // the baseline has one trunk
+  auto attention = run_command(baseline + " --visualize-attention 4");
+  CHECK(attention.exit_code == 2);  // nor an attention map
+  CHECK(last_line(attention.err).find("--visualize-attention") != std::string::npos);
 }

@@ -112,7 +112,12 @@ struct EvalOptions {
   int max_rank = 50;
   /// Draw this many queries with their top-10 gallery images as ranks.png at each evaluation; 0 = none.
   int visualize_ranks = 0;
-  FGREID_REFLECT(EvalOptions, metric, flip_test, normalize_features, max_rank, visualize_ranks);
+  /// Overlay the spatial attention map on this many query images at each evaluation (FGReID models); 0 = none.
+  int visualize_attention = 0;
+  /// At each evaluation, plot the centers, classifier weights and training features by identity (2-D PCA).
+  bool plot_centers = false;
+  FGREID_REFLECT(EvalOptions, metric, flip_test, normalize_features, max_rank, visualize_ranks,
+                 visualize_attention, plot_centers);
 };
 
 }  // namespace engine

@@ -87,7 +87,7 @@ void write_attention_overlays(const AttentionFunction& attention, models::InputK
                               const std::filesystem::path& png, const OverlayStyle& style = {});
 
 /// The same for an FGReID network, in eval mode without gradients (its training mode is
-/// restored afterwards), showing style.values: fgreid_attention_before_sigmoid() or
+/// restored afterwards), showing style.values: attention_before_sigmoid() or
 /// attention_map(), both with the network's eval_attention_min.
 void write_attention_overlays(models::FGReIDNetImpl& model,
                               std::span<const datasets::Entry> entries,
@@ -95,10 +95,6 @@ void write_attention_overlays(models::FGReIDNetImpl& model,
                               const data::ImageTransform& transform, const torch::Device& device,
                               const std::filesystem::path& png, const OverlayStyle& style = {});
 
-/// FGReID's spatial attention before its sigmoid, [B, T, h, w]: the network's own `base` and
-/// `conv1` and its eval_attention_min, so sigmoid() of it is attention_map(input).
-[[nodiscard]] torch::Tensor fgreid_attention_before_sigmoid(models::FGReIDNetImpl& model,
-                                                            const torch::Tensor& input);
 
 // --- embedding plot ---------------------------------------------------------------------------
 

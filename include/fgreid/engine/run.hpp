@@ -39,6 +39,9 @@ struct Parts {
   std::function<void(torch::Device)> loss_state_to;
   /// Steps those losses' own optimisers, after the model's step.
   std::function<void()> loss_step;
+  /// The loss's class centers [C, D] for --plot-centers (undefined when it has none); the
+  /// tensor itself, kept in checkpoints as "loss.centers" and loaded back in place.
+  std::function<torch::Tensor()> loss_centers;
   /// Starts a sampler epoch with a seed and yields its batches of train indices.
   std::function<data::BatchSource(std::uint64_t seed)> epoch_batches;
   std::int64_t batches_per_epoch = 0;

@@ -65,6 +65,9 @@ class FGReIDNetImpl : public ReidModuleImpl {
 
   /// The spatial attention map [B, T, h, w] (T = 1 for images), with eval_attention_min.
   torch::Tensor attention_map(const torch::Tensor& input);
+  /// The same before its sigmoid (what the seed's visualize_attention_heads.py draws: the
+  /// sigmoid saturates at 1 on most positions of an untrained network).
+  torch::Tensor attention_before_sigmoid(const torch::Tensor& input);
 
   /// The ImageNet-initialised trunk (`base`, the target of --pretrained).
   Trunk& base() { return base_; }
@@ -78,6 +81,11 @@ class FGReIDNetImpl : public ReidModuleImpl {
     torch::Tensor logits1, logits2, features, attention;
   };
   Pass run(const torch::Tensor& input, AttentionMin minimum, bool logits);
+  /// Images, or the frames of clips, as one batch [B·T, 3, H, W]; checks the input's rank.
+  [[nodiscard]] torch::Tensor frames_of(const torch::Tensor& input) const;
+  /// The channel-softmax-weighted, min-shifted map of conv1's output x [B·T, C, h, w].
+  [[nodiscard]] torch::Tensor attention_scores(const torch::Tensor& x, std::int64_t b,
+                                               std::int64_t t, AttentionMin minimum) const;
 
   FGReIDOptions options_;
   InputKind input_;

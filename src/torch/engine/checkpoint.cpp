@@ -21,10 +21,13 @@ std::vector<std::pair<std::string, torch::Tensor>> named_state(const torch::nn::
 }  // namespace
 
 void save_checkpoint(const std::filesystem::path& path, const torch::nn::Module& model,
-                     const nlohmann::json& meta) {
+                     const nlohmann::json& meta,
+                     const std::vector<std::pair<std::string, torch::Tensor>>& extra) {
   torch::serialize::OutputArchive archive;
   archive.write(kMetaKey, c10::IValue(meta.dump()));
-  for (const auto& [name, tensor] : named_state(model))
+  auto state = named_state(model);
+  state.insert(state.end(), extra.begin(), extra.end());
+  for (const auto& [name, tensor] : state)
     archive.write(name, tensor.detach().to(torch::kCPU), tensor.is_floating_point() ? false : true);
   std::ostringstream bytes;
   archive.save_to(bytes);
@@ -56,7 +59,8 @@ nlohmann::json open_checkpoint(const std::filesystem::path& path,
 }  // namespace
 
 nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                               const std::string& model_name) {
+                               const std::string& model_name,
+                               const std::vector<std::pair<std::string, torch::Tensor>>& extra) {
   torch::serialize::InputArchive archive;
   const auto meta = open_checkpoint(path, archive);
   if (meta.value("model", "") != model_name)
@@ -66,7 +70,9 @@ nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Mod
                                 model_name));
   std::vector<std::string> missing, mismatched;
   torch::NoGradGuard no_grad;
-  for (auto& [name, tensor] : named_state(model)) {
+  auto state = named_state(model);
+  state.insert(state.end(), extra.begin(), extra.end());
+  for (auto& [name, tensor] : state) {
     torch::Tensor stored;
     if (!archive.try_read(name, stored)) {
       missing.push_back(name);

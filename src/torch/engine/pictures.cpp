@@ -233,27 +233,10 @@ void write_attention_overlays(models::FGReIDNetImpl& model, std::span<const data
   const bool before_sigmoid = style.values == AttentionValues::pre_sigmoid;
   draw_overlays(
       [&model, before_sigmoid](const torch::Tensor& x) {
-        return before_sigmoid ? fgreid_attention_before_sigmoid(model, x) : model.attention_map(x);
+        return before_sigmoid ? model.attention_before_sigmoid(x) : model.attention_map(x);
       },
       model.input_kind(), entries, indices, transform, device, png, style,
       before_sigmoid ? "before sigmoid" : "sigmoid");
-}
-
-torch::Tensor fgreid_attention_before_sigmoid(models::FGReIDNetImpl& model, const torch::Tensor& input) {
-  // The first lines of FGReIDNetImpl::run, stopped before the sigmoid; a test checks that the
-  // sigmoid of this is the network's attention_map().
-  const bool video = model.input_kind() == models::InputKind::video;
-  TORCH_CHECK(input.dim() == (video ? 5 : 4), "fgreid_attention_before_sigmoid: expected ",
-              video ? "[B, T, 3, H, W] clips" : "[B, 3, H, W] images", ", got ", input.sizes());
-  const std::int64_t b = input.size(0), t = video ? input.size(1) : 1;
-  auto* conv1 = model.named_children()["conv1"]->as<torch::nn::Conv2dImpl>();
-  TORCH_CHECK(conv1 != nullptr, "fgreid_attention_before_sigmoid: the network has no conv1");
-  const auto x = conv1->forward(model.base()->forward(video ? input.flatten(0, 1) : input));
-  const auto scores = x.mean({2, 3}).softmax(1).unsqueeze(-1).unsqueeze(-1);
-  const auto low = model.options().eval_attention_min == models::AttentionMin::batch
-                       ? x.min()
-                       : x.reshape({b, -1}).amin(1).repeat_interleave(t).view({b * t, 1, 1, 1});
-  return (scores * (x - low)).sum(1).view({b, t, x.size(2), x.size(3)});
 }
 
 // --- embedding plot -----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #include <fgreid/engine/checkpoint.hpp>
 #include <fgreid/engine/files.hpp>
+#include <fgreid/engine/pictures.hpp>
 #include <fgreid/engine/run.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/distance.hpp>
@@ -8,6 +9,7 @@
 #include <fgreid/eval/suite.hpp>
 #include <fgreid/eval/features_file.hpp>
 #include <fgreid/eval/metrics.hpp>
+#include <fgreid/models/fgreid.hpp>
 #include <fgreid/models/summary.hpp>
 #include <fgreid/models/weights.hpp>
 
@@ -17,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <optional>
 #include <cmath>
 #include <fstream>
@@ -95,6 +98,38 @@ std::vector<std::filesystem::path> first_images(const std::vector<datasets::Entr
   paths.reserve(entries.size());
   for (const auto& entry : entries) paths.push_back(entry.images.front());
   return paths;
+}
+
+/// --visualize-attention and --plot-centers: the model's pictures after epoch `tag`.
+void draw_model_pictures(models::ReidModuleImpl& model, const Job& job, const Parts& parts,
+                         torch::Device device, const std::filesystem::path& output,
+                         const std::string& tag) {
+  if (job.eval.visualize_attention > 0) {
+    auto& fgreid = dynamic_cast<models::FGReIDNetImpl&>(model);  // checked at start
+    const auto indices = eval::sample_queries(job.splits.query.size(),
+                                              static_cast<std::size_t>(job.eval.visualize_attention),
+                                              static_cast<std::uint64_t>(job.run.seed));
+    write_attention_overlays(fgreid, job.splits.query, indices,
+                             data::ImageTransform{job.data.height, job.data.width, 0.0}, device,
+                             output / fmt::format("attention_{}.png", tag));
+  }
+  if (job.eval.plot_centers) {
+    // 16 identities × up to 4 images of the training set, as raw model features: the space
+    // the centers live in (not the flip-summed, normalised test features).
+    std::map<std::int64_t, int> taken;
+    std::vector<datasets::Entry> sample;
+    for (const auto& entry : job.splits.train)
+      if ((taken.size() < 16 || taken.contains(entry.pid)) && taken[entry.pid] < 4) {
+        ++taken[entry.pid];
+        sample.push_back(entry);
+      }
+    const auto features = extract_features(model, sample, job.data, EvalOptions{}, device);
+    const auto labels = as_tensor(column(sample, &datasets::Entry::pid));
+    auto params = model.named_parameters();
+    const auto* classifier = params.find("classifier.weight");
+    write_embedding_plot(parts.loss_centers(), classifier ? *classifier : torch::Tensor(),
+                         features, labels, output / fmt::format("embedding_{}.png", tag));
+  }
 }
 
 /// Features of query and gallery, then every evaluation the flags ask for; pictures go to
@@ -207,6 +242,9 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
 
 int execute(const Job& job, Parts parts) {
   job.suite.check();
+  if (job.eval.visualize_attention > 0 && dynamic_cast<models::FGReIDNetImpl*>(parts.model.get()) == nullptr)
+    throw UsageError(fmt::format("--visualize-attention: {} has no spatial attention map",
+                                 job.model_name));
   auto& model = *parts.model;
   load_initial_weights(model, job.weights);
   if (job.weights.print_model) {
@@ -244,10 +282,15 @@ int execute(const Job& job, Parts parts) {
     return 0;
   };
 
+  std::vector<std::pair<std::string, torch::Tensor>> loss_state;
+  if (auto centers = parts.loss_centers(); centers.defined())
+    loss_state.emplace_back("loss.centers", centers);
+
   if (job.run.evaluate) {
     if (job.run.weights.empty()) throw UsageError("--evaluate needs --weights CHECKPOINT");
-    load_checkpoint(job.run.weights, model, job.model_name);
+    load_checkpoint(job.run.weights, model, job.model_name, loss_state);
     auto evaluation = evaluate(model, job, device, output);
+    draw_model_pictures(model, job, parts, device, output, "evaluate");
     return finish(std::move(evaluation.metrics), evaluation.features);
   }
 
@@ -322,6 +365,7 @@ int execute(const Job& job, Parts parts) {
     }
     if (evaluates_at(job.train, epoch)) {
       auto evaluation = evaluate(model, job, device, output);
+      draw_model_pictures(model, job, parts, device, output, fmt::format("epoch_{:03d}", epoch + 1));
       evaluation.metrics["epoch"] = epoch + 1;
       fmt::print(stderr, "[fgreid] evaluation after epoch {}: rank-1 {:.4f} mAP {:.4f} ({:.1f} s)\n",
                  epoch + 1, evaluation.metrics["rank1"].get<double>(),
@@ -330,10 +374,10 @@ int execute(const Job& job, Parts parts) {
       log.write({{"evaluation", evaluation.metrics}});
       meta["epoch"] = epoch + 1;
       meta["metrics"] = evaluation.metrics;
-      save_checkpoint(output / "last.pt", model, meta);
+      save_checkpoint(output / "last.pt", model, meta, loss_state);
       if (evaluation.metrics["rank1"].get<double>() > best_rank1) {
         best_rank1 = evaluation.metrics["rank1"].get<double>();
-        save_checkpoint(output / "best.pt", model, meta);
+        save_checkpoint(output / "best.pt", model, meta, loss_state);
       }
       last_metrics = std::move(evaluation.metrics);
       last_features = std::move(evaluation.features);

@@ -45,15 +45,29 @@ FGReIDNetImpl::FGReIDNetImpl(Trunk first, Trunk second, std::int64_t num_classes
   nn::init::zeros_(w_z_->weight);
 }
 
-FGReIDNetImpl::Pass FGReIDNetImpl::run(const torch::Tensor& input, AttentionMin minimum,
-                                       bool logits) {
+torch::Tensor FGReIDNetImpl::frames_of(const torch::Tensor& input) const {
   const bool video = input_ == InputKind::video;
   TORCH_CHECK(input.dim() == (video ? 5 : 4), "FGReID (", video ? "video" : "image",
               "): expected ", video ? "[B, T, 3, H, W] clips" : "[B, 3, H, W] images", ", got ",
               input.sizes());
+  return video ? input.flatten(0, 1) : input;  // [B·T, 3, H, W]
+}
+
+torch::Tensor FGReIDNetImpl::attention_scores(const torch::Tensor& x, std::int64_t b,
+                                              std::int64_t t, AttentionMin minimum) const {
+  auto weights = x.mean({2, 3}).softmax(1).unsqueeze(-1).unsqueeze(-1);
+  torch::Tensor low = minimum == AttentionMin::batch
+                          ? x.min()
+                          : x.reshape({b, -1}).amin(1).repeat_interleave(t).view({b * t, 1, 1, 1});
+  return (weights * (x - low)).sum(1, /*keepdim=*/true);  // [B·T, 1, h, w]
+}
+
+FGReIDNetImpl::Pass FGReIDNetImpl::run(const torch::Tensor& input, AttentionMin minimum,
+                                       bool logits) {
+  const auto frames = frames_of(input);
   const std::int64_t b = input.size(0);
-  const std::int64_t t = video ? input.size(1) : 1;
-  const auto frames = video ? input.flatten(0, 1) : input;  // [B·T, 3, H, W]
+  const std::int64_t t = frames.size(0) / b;
+  const bool video = input_ == InputKind::video;
 
   auto second = base_mars_(frames);
   auto x = conv1_(base_(frames));  // [B·T, 1024, h, w]
@@ -61,11 +75,7 @@ FGReIDNetImpl::Pass FGReIDNetImpl::run(const torch::Tensor& input, AttentionMin 
 
   // Branch 1 and the spatial attention.
   auto pooled1 = x.mean({2, 3});  // [B·T, 1024]
-  auto scores = pooled1.softmax(1).unsqueeze(-1).unsqueeze(-1);
-  torch::Tensor low = minimum == AttentionMin::batch
-                          ? x.min()
-                          : x.reshape({b, -1}).amin(1).repeat_interleave(t).view({b * t, 1, 1, 1});
-  auto map = torch::sigmoid((scores * (x - low)).sum(1, /*keepdim=*/true));  // [B·T, 1, h, w]
+  auto map = torch::sigmoid(attention_scores(x, b, t, minimum));  // [B·T, 1, h, w]
   auto f1 = bn1_(pooled1.view({b, t, kBranchChannels}).mean(1));
 
   // Branch 2: the attended second-trunk features through the non-local block, over all
@@ -108,6 +118,14 @@ torch::Tensor FGReIDNetImpl::forward(const torch::Tensor& input) {
 
 torch::Tensor FGReIDNetImpl::attention_map(const torch::Tensor& input) {
   return run(input, options_.eval_attention_min, /*logits=*/false).attention;
+}
+
+torch::Tensor FGReIDNetImpl::attention_before_sigmoid(const torch::Tensor& input) {
+  const auto frames = frames_of(input);
+  const std::int64_t b = input.size(0), t = frames.size(0) / b;
+  const auto x = conv1_(base_(frames));
+  return attention_scores(x, b, t, options_.eval_attention_min)
+      .view({b, t, x.size(2), x.size(3)});
 }
 
 }  // namespace fgreid::models
