@@ -47,12 +47,17 @@ struct Market1501 {
   static constexpr std::string_view name = "Market-1501";
   static constexpr Modality modality = Modality::image;
   struct Options {
-    FGREID_REFLECT_NOTHING();
+    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
+    double validation = 0.0;
+    /// Seed of the draw of the held-out training identities (--validation).
+    std::int64_t validation_seed = 1;
+    FGREID_REFLECT(Options, validation, validation_seed);
   };
 
   /// Reads bounding_box_train/, query/ and bounding_box_test/ from `root` or from
   /// `root`/Market-1501-v15.09.15/. Junk boxes (pid -1) are dropped, distractors (pid 0)
-  /// kept; training pids are relabelled 0..N-1.
+  /// kept; training pids are relabelled 0..N-1; `validation` carves query/gallery out of the
+  /// training ids (validation.hpp).
   static Splits load(const std::filesystem::path& root, const Options& options);
   /// Writes the synthetic stand-in into the empty folder `root`.
   static void synthesize(const std::filesystem::path& root, const Options& options);

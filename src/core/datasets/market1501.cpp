@@ -1,12 +1,12 @@
+#include <fgreid/datasets/layout.hpp>
 #include <fgreid/datasets/market1501.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/error.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <array>
-#include <charconv>
-#include <map>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -17,33 +17,6 @@ namespace {
 
 constexpr std::string_view expected_name =
     "PPPP_cCsS_FFFFFF_BB.jpg, e.g. 0002_c1s1_000451_03.jpg";
-
-/// Reads a name left to right; each step consumes its token or reports failure.
-class NameReader {
- public:
-  explicit NameReader(std::string_view text) : rest_(text) {}
-
-  bool literal(std::string_view token) {
-    if (!rest_.starts_with(token)) return false;
-    rest_.remove_prefix(token.size());
-    return true;
-  }
-
-  /// An unsigned decimal that fits `Int`.
-  template <class Int>
-  bool number(Int& value) {
-    const auto digits = std::min(rest_.find_first_not_of("0123456789"), rest_.size());
-    if (digits == 0) return false;
-    if (std::from_chars(rest_.data(), rest_.data() + digits, value).ec != std::errc{}) return false;
-    rest_.remove_prefix(digits);
-    return true;
-  }
-
-  [[nodiscard]] bool done() const { return rest_.empty(); }
-
- private:
-  std::string_view rest_;
-};
 
 // The length in frames of each recorded sequence of cameras c1..c6, as published with the
 // release (torchreid and the st-ReID code use the same table).
@@ -63,21 +36,13 @@ struct RawEntry {
   MarketName name;
 };
 
-void require_folder(const std::filesystem::path& folder) {
-  if (!std::filesystem::is_directory(folder))
-    throw DataError(fmt::format(
-        "{}: folder not found (Market-1501 needs bounding_box_train/, query/ and "
-        "bounding_box_test/ in --data-root or in its {}/)",
-        folder.string(), release_folder));
-}
+constexpr std::string_view needed_folders =
+    "Market-1501 needs bounding_box_train/, query/ and bounding_box_test/ in --data-root or in "
+    "its Market-1501-v15.09.15/";
 
 /// The .jpg files of `folder`, sorted by file name, junk dropped, every name checked.
 std::vector<RawEntry> read_folder(const std::filesystem::path& folder) {
-  std::vector<std::filesystem::path> files;
-  for (const auto& item : std::filesystem::directory_iterator(folder))
-    if (item.is_regular_file() && item.path().extension() == ".jpg") files.push_back(item.path());
-  std::ranges::sort(files, {}, [](const auto& path) { return path.filename(); });
-
+  auto files = jpg_files(folder);
   std::vector<RawEntry> entries;
   entries.reserve(files.size());
   for (auto& path : files) {
@@ -97,7 +62,7 @@ std::vector<RawEntry> read_folder(const std::filesystem::path& folder) {
   return entries;
 }
 
-Entry to_entry(const RawEntry& raw, std::int64_t pid) {
+Entry to_entry(const RawEntry& raw) {
   const auto& name = raw.name;
   const auto frame = market_global_frame(name.camera, name.sequence, name.frame);
   if (!frame)
@@ -105,24 +70,13 @@ Entry to_entry(const RawEntry& raw, std::int64_t pid) {
         "{}: sequence s{} is beyond the {} recorded sequences of camera c{} in Market-1501",
         raw.path.string(), name.sequence, market_sequence_lengths(name.camera).size(),
         name.camera));
-  return Entry{.images = {raw.path}, .pid = pid, .camid = name.camera - 1, .frame = *frame};
+  return Entry{.images = {raw.path}, .pid = name.pid, .camid = name.camera - 1, .frame = *frame};
 }
 
-std::vector<Entry> keep_release_ids(const std::vector<RawEntry>& raw) {
+std::vector<Entry> to_entries(const std::vector<RawEntry>& raw) {
   std::vector<Entry> entries;
   entries.reserve(raw.size());
-  for (const auto& item : raw) entries.push_back(to_entry(item, item.name.pid));
-  return entries;
-}
-
-std::vector<Entry> relabel_ids(const std::vector<RawEntry>& raw) {
-  std::map<std::int64_t, std::int64_t> label_of;  // ordered: labels follow the release's ids
-  for (const auto& item : raw) label_of.emplace(item.name.pid, 0);
-  std::int64_t next = 0;
-  for (auto& [pid, label] : label_of) label = next++;
-  std::vector<Entry> entries;
-  entries.reserve(raw.size());
-  for (const auto& item : raw) entries.push_back(to_entry(item, label_of.at(item.name.pid)));
+  for (const auto& item : raw) entries.push_back(to_entry(item));
   return entries;
 }
 
@@ -157,18 +111,15 @@ std::optional<std::int64_t> market_global_frame(int camera, int sequence, std::i
   return std::accumulate(lengths.begin(), lengths.begin() + (sequence - 1), frame);
 }
 
-Splits Market1501::load(const std::filesystem::path& root, const Options&) {
-  const auto base = std::filesystem::is_directory(root / release_folder) ? root / release_folder
-                                                                          : root;
+Splits Market1501::load(const std::filesystem::path& root, const Options& options) {
+  const auto base = release_base(root, release_folder);
   const auto train = base / "bounding_box_train", query = base / "query",
              gallery = base / "bounding_box_test";
   // A missing folder is the likelier mistake (a wrong --data-root): report it before any name.
-  for (const auto& folder : {train, query, gallery}) require_folder(folder);
-  Splits splits;
-  splits.train = relabel_ids(read_folder(train));
-  splits.query = keep_release_ids(read_folder(query));
-  splits.gallery = keep_release_ids(read_folder(gallery));
-  return splits;
+  for (const auto& folder : {train, query, gallery}) require_folder(folder, needed_folders);
+  return finish_splits(to_entries(read_folder(train)), to_entries(read_folder(query)),
+                       to_entries(read_folder(gallery)),
+                       {.fraction = options.validation, .seed = options.validation_seed});
 }
 
 void Market1501::synthesize(const std::filesystem::path& root, const Options&) {

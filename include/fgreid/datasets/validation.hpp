@@ -1,0 +1,34 @@
+#pragma once
+// A validation split carved out of the training identities, for hyperparameter search that
+// never sees the test set (the seed's `market_sub`): a seeded random fraction of the training
+// ids is held out; their images are the queries, and the gallery is their images plus every
+// image of the ids that still train (the evaluator drops each query's same-camera matches,
+// itself included). The official query and gallery are not used.
+#include <fgreid/datasets/splits.hpp>
+
+#include <cstdint>
+#include <vector>
+
+namespace fgreid::datasets {
+
+/// The two knobs every image dataset's Options carries as `validation` / `validation_seed`.
+struct ValidationSplit {
+  double fraction = 0.0;   ///< 0: the official split; else in (0, 1)
+  std::int64_t seed = 1;   ///< seed of the draw of held-out identities
+};
+
+/// The held-out ids: floor(fraction × N) of the distinct `train_pids`, drawn by a seeded
+/// Fisher–Yates shuffle of the ascending ids (mt19937_64, raw output only, so the same on
+/// every platform); returned ascending. UsageError when the fraction is not in (0, 1) or holds
+/// out no id, or every id.
+[[nodiscard]] std::vector<std::int64_t> draw_validation_ids(std::vector<std::int64_t> train_pids,
+                                                            const ValidationSplit& split);
+
+/// Finishes a loaded release: `train` holds the release's ids. Without a validation fraction
+/// the official query/gallery are kept; with one, they are replaced by the held-out split
+/// described above, and `info["validation"]` records it. Training pids are then relabelled
+/// 0..N-1 in ascending order of the release's ids.
+[[nodiscard]] Splits finish_splits(std::vector<Entry> train, std::vector<Entry> query,
+                                   std::vector<Entry> gallery, const ValidationSplit& split);
+
+}  // namespace fgreid::datasets

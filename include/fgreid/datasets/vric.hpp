@@ -1,0 +1,42 @@
+#pragma once
+// VRIC, Vehicle Re-Identification in Context (Kanaci et al., GCPR 2018): 5622 vehicles from
+// the UA-DETRAC videos, 60 cameras; one probe and one gallery image per test vehicle.
+//
+//   <root>/[VRIC/]vric_{train,probe,gallery}.txt      lines "<image name> <id> <camera>"
+//                 {train,probe,gallery}_images/<image name>
+//
+// Cameras are 1-based in the lists. Image names carry nothing the loader needs.
+#include <fgreid/datasets/concept.hpp>
+#include <fgreid/options.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <string_view>
+
+namespace fgreid::datasets {
+
+/// Writes the synthetic stand-in in the release's layout under `root`: 80 training and 80 test
+/// identities, 60 cameras, one probe and one gallery image per test identity.
+void write_synthetic_vric(const std::filesystem::path& root, std::uint64_t seed = 1);
+
+/// The VRIC dataset policy.
+struct VRIC {
+  static constexpr std::string_view name = "VRIC";
+  static constexpr Modality modality = Modality::image;
+  struct Options {
+    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
+    double validation = 0.0;
+    /// Seed of the draw of the held-out training identities (--validation).
+    std::int64_t validation_seed = 1;
+    FGREID_REFLECT(Options, validation, validation_seed);
+  };
+
+  /// Reads the three lists of `root` or `root`/VRIC/; every listed image must exist.
+  static Splits load(const std::filesystem::path& root, const Options& options);
+  /// Writes the synthetic stand-in into the empty folder `root`.
+  static void synthesize(const std::filesystem::path& root, const Options& options);
+};
+
+static_assert(Dataset<VRIC>);
+
+}  // namespace fgreid::datasets
