@@ -12,7 +12,7 @@ using fgreid::test::run_command;
 
 namespace {
 const std::string kTiny =
-    " --threads 2 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 1 --print-every 50"
+    " --threads 1 --workers 1 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 1 --print-every 50"
     " --test-batch 64";
 
 std::string recipe(const std::string& stem) {

@@ -17,7 +17,7 @@ using Recipe = fgreid::recipes::market_image::Recipe;
 namespace {
 const std::string kRecipe = std::string(FGREID_BINARY_DIR) + "/recipe_market_image";
 const std::string kTiny =
-    " --threads 2 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 1 --print-every 5"
+    " --threads 1 --workers 1 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 1 --print-every 5"
     " --test-batch 64";
 }  // namespace
 
