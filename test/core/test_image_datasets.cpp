@@ -402,8 +402,8 @@ TEST_CASE("the validation split holds out a seeded fraction of the training ids,
       train.push_back({.images = {fmt::format("{}_{}.jpg", pid, camera)}, .pid = pid, .camid = camera, .frame = camera});
   const std::vector<ds::Entry> official{{.images = {"q.jpg"}, .pid = 500, .camid = 0, .frame = -1}};
 
-  const auto splits = ds::finish_splits(train, official, official, {.fraction = 0.35, .seed = 7});
-  const auto held = ds::draw_validation_ids(pids_of(train), {.fraction = 0.35, .seed = 7});
+  const auto splits = ds::finish_splits(train, official, official, {.validation = 0.35, .validation_seed = 7});
+  const auto held = ds::draw_validation_ids(pids_of(train), {.validation = 0.35, .validation_seed = 7});
   REQUIRE(held.size() == 3);  // floor(0.35 × 10)
   const std::set<std::int64_t> held_set(held.begin(), held.end());
   CHECK(id_set(splits.query) == held_set);
@@ -424,20 +424,20 @@ TEST_CASE("the validation split holds out a seeded fraction of the training ids,
   CHECK(splits.info["validation"]["seed"] == 7);
 
   SUBCASE("the same seed draws the same ids; seeds differ") {
-    CHECK(ds::draw_validation_ids(pids_of(train), {.fraction = 0.35, .seed = 7}) == held);
+    CHECK(ds::draw_validation_ids(pids_of(train), {.validation = 0.35, .validation_seed = 7}) == held);
     std::set<std::vector<std::int64_t>> draws;
     for (std::int64_t seed = 1; seed <= 8; ++seed)
-      draws.insert(ds::draw_validation_ids(pids_of(train), {.fraction = 0.35, .seed = seed}));
+      draws.insert(ds::draw_validation_ids(pids_of(train), {.validation = 0.35, .validation_seed = seed}));
     CHECK(draws.size() > 4);
   }
   SUBCASE("half, as the seed's market_sub, floors an odd count") {
     auto odd = train;
     odd.resize(27);  // 9 ids
-    CHECK(ds::draw_validation_ids(pids_of(odd), {.fraction = 0.5, .seed = 1}).size() == 4);
+    CHECK(ds::draw_validation_ids(pids_of(odd), {.validation = 0.5, .validation_seed = 1}).size() == 4);
   }
   SUBCASE("a fraction outside (0, 1), or one that holds out nobody, is a usage error") {
     for (const double fraction : {-0.1, 1.0, 1.5, 0.05})
-      CHECK_THROWS_AS((void)ds::draw_validation_ids(pids_of(train), {.fraction = fraction, .seed = 1}),
+      CHECK_THROWS_AS((void)ds::draw_validation_ids(pids_of(train), {.validation = fraction, .validation_seed = 1}),
                       fgreid::UsageError);
   }
   SUBCASE("without a fraction the official split is kept untouched") {

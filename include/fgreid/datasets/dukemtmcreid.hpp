@@ -8,6 +8,7 @@
 // A name reads PPPP_cC_fFFFFFFF.jpg: person id, camera C (1..8), frame F on the cameras'
 // common 60 fps clock. There are no junk boxes; distractors have ids of their own.
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <cstdint>
@@ -35,13 +36,7 @@ void write_synthetic_duke(const std::filesystem::path& root, std::uint64_t seed 
 struct DukeMTMCreID {
   static constexpr std::string_view name = "DukeMTMC-reID";
   static constexpr Modality modality = Modality::image;
-  struct Options {
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, validation, validation_seed);
-  };
+  using Options = ValidationOptions;
 
   /// Reads bounding_box_train/, query/ and bounding_box_test/ from `root` or from
   /// `root`/DukeMTMC-reID/. Every .jpg must parse; training pids are relabelled 0..N-1.

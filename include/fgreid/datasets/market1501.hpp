@@ -7,6 +7,7 @@
 // A name reads PPPP_cCsS_FFFFFF_BB.jpg: person id (-1 junk, 0000 distractor), camera C,
 // recording sequence S of that camera, frame F within the sequence, box BB in that frame.
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <cstdint>
@@ -46,13 +47,7 @@ void write_synthetic_market(const std::filesystem::path& root, std::uint64_t see
 struct Market1501 {
   static constexpr std::string_view name = "Market-1501";
   static constexpr Modality modality = Modality::image;
-  struct Options {
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, validation, validation_seed);
-  };
+  using Options = ValidationOptions;
 
   /// Reads bounding_box_train/, query/ and bounding_box_test/ from `root` or from
   /// `root`/Market-1501-v15.09.15/. Junk boxes (pid -1) are dropped, distractors (pid 0)

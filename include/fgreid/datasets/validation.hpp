@@ -5,16 +5,21 @@
 // image of the ids that still train (the evaluator drops each query's same-camera matches,
 // itself included). The official query and gallery are not used.
 #include <fgreid/datasets/splits.hpp>
+#include <fgreid/options.hpp>
 
 #include <cstdint>
 #include <vector>
 
 namespace fgreid::datasets {
 
-/// The two knobs every image dataset's Options carries as `validation` / `validation_seed`.
-struct ValidationSplit {
-  double fraction = 0.0;   ///< 0: the official split; else in (0, 1)
-  std::int64_t seed = 1;   ///< seed of the draw of held-out identities
+/// The Options of an image dataset whose only knob is the validation split (Market-1501,
+/// DukeMTMC-reID, VeRi-776, VRIC), and part of the others'.
+struct ValidationOptions {
+  /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
+  double validation = 0.0;
+  /// Seed of the draw of the held-out training identities (--validation).
+  std::int64_t validation_seed = 1;
+  FGREID_REFLECT(ValidationOptions, validation, validation_seed);
 };
 
 /// The held-out ids: floor(fraction × N) of the distinct `train_pids`, drawn by a seeded
@@ -22,13 +27,13 @@ struct ValidationSplit {
 /// every platform); returned ascending. UsageError when the fraction is not in (0, 1) or holds
 /// out no id, or every id.
 [[nodiscard]] std::vector<std::int64_t> draw_validation_ids(std::vector<std::int64_t> train_pids,
-                                                            const ValidationSplit& split);
+                                                            const ValidationOptions& split);
 
 /// Finishes a loaded release: `train` holds the release's ids. Without a validation fraction
 /// the official query/gallery are kept; with one, they are replaced by the held-out split
 /// described above, and `info["validation"]` records it. Training pids are then relabelled
 /// 0..N-1 in ascending order of the release's ids.
 [[nodiscard]] Splits finish_splits(std::vector<Entry> train, std::vector<Entry> query,
-                                   std::vector<Entry> gallery, const ValidationSplit& split);
+                                   std::vector<Entry> gallery, const ValidationOptions& split);
 
 }  // namespace fgreid::datasets

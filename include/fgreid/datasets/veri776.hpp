@@ -8,6 +8,7 @@
 // camera's recording (used by st-ReID), and N, the image's index. Gallery images of a query's
 // own camera are dropped by the evaluator, as for Market-1501.
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <cstdint>
@@ -36,13 +37,7 @@ void write_synthetic_veri(const std::filesystem::path& root, std::uint64_t seed 
 struct VeRi776 {
   static constexpr std::string_view name = "VeRi-776";
   static constexpr Modality modality = Modality::image;
-  struct Options {
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, validation, validation_seed);
-  };
+  using Options = ValidationOptions;
 
   /// Reads image_train/, image_query/ and image_test/ from `root` or `root`/VeRi/. Every .jpg
   /// must parse; training ids are relabelled 0..N-1; frames go to Entry::frame.

@@ -7,6 +7,7 @@
 //
 // Cameras are 1-based in the lists. Image names carry nothing the loader needs.
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <cstdint>
@@ -23,13 +24,7 @@ void write_synthetic_vric(const std::filesystem::path& root, std::uint64_t seed 
 struct VRIC {
   static constexpr std::string_view name = "VRIC";
   static constexpr Modality modality = Modality::image;
-  struct Options {
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, validation, validation_seed);
-  };
+  using Options = ValidationOptions;
 
   /// Reads the three lists of `root` or `root`/VRIC/; every listed image must exist.
   static Splits load(const std::filesystem::path& root, const Options& options);

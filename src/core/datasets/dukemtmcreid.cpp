@@ -57,7 +57,7 @@ Splits DukeMTMCreID::load(const std::filesystem::path& root, const Options& opti
              gallery = base / "bounding_box_test";
   for (const auto& folder : {train, query, gallery}) require_folder(folder, needed_folders);
   return finish_splits(read_folder(train), read_folder(query), read_folder(gallery),
-                       {.fraction = options.validation, .seed = options.validation_seed});
+                       options);
 }
 
 void write_synthetic_duke(const std::filesystem::path& root, std::uint64_t seed) {

@@ -119,7 +119,7 @@ Splits Market1501::load(const std::filesystem::path& root, const Options& option
   for (const auto& folder : {train, query, gallery}) require_folder(folder, needed_folders);
   return finish_splits(to_entries(read_folder(train)), to_entries(read_folder(query)),
                        to_entries(read_folder(gallery)),
-                       {.fraction = options.validation, .seed = options.validation_seed});
+                       options);
 }
 
 void Market1501::synthesize(const std::filesystem::path& root, const Options&) {

@@ -13,20 +13,20 @@
 namespace fgreid::datasets {
 
 std::vector<std::int64_t> draw_validation_ids(std::vector<std::int64_t> train_pids,
-                                              const ValidationSplit& split) {
-  if (!(split.fraction > 0.0 && split.fraction < 1.0))
+                                              const ValidationOptions& split) {
+  if (!(split.validation > 0.0 && split.validation < 1.0))
     throw UsageError(fmt::format("--validation {}: must be a fraction in (0, 1), or 0 for the "
-                                 "official split", split.fraction));
+                                 "official split", split.validation));
   std::ranges::sort(train_pids);
   const auto [first, last] = std::ranges::unique(train_pids);
   train_pids.erase(first, last);
   const auto count = static_cast<std::size_t>(
-      std::floor(split.fraction * static_cast<double>(train_pids.size())));
+      std::floor(split.validation * static_cast<double>(train_pids.size())));
   if (count == 0 || count >= train_pids.size())
     throw UsageError(fmt::format("--validation {}: holds out {} of the {} training identities; "
-                                 "both parts need at least one", split.fraction, count,
+                                 "both parts need at least one", split.validation, count,
                                  train_pids.size()));
-  std::mt19937_64 rng(static_cast<std::uint64_t>(split.seed));
+  std::mt19937_64 rng(static_cast<std::uint64_t>(split.validation_seed));
   for (std::size_t i = train_pids.size() - 1; i > 0; --i)
     std::swap(train_pids[i],
               train_pids[static_cast<std::size_t>(synthetic::uniform_int(rng, 0, static_cast<int>(i)))]);
@@ -36,9 +36,9 @@ std::vector<std::int64_t> draw_validation_ids(std::vector<std::int64_t> train_pi
 }
 
 Splits finish_splits(std::vector<Entry> train, std::vector<Entry> query, std::vector<Entry> gallery,
-                     const ValidationSplit& split) {
+                     const ValidationOptions& split) {
   Splits splits;
-  if (split.fraction == 0.0) {
+  if (split.validation == 0.0) {
     splits.train = std::move(train);
     splits.query = std::move(query);
     splits.gallery = std::move(gallery);
@@ -56,8 +56,8 @@ Splits finish_splits(std::vector<Entry> train, std::vector<Entry> query, std::ve
         splits.train.push_back(std::move(entry));
       }
     }
-    splits.info["validation"] = {{"fraction", split.fraction},
-                                 {"seed", split.seed},
+    splits.info["validation"] = {{"fraction", split.validation},
+                                 {"seed", split.validation_seed},
                                  {"held_out_ids", held.size()},
                                  {"official_test_images_unused", query.size() + gallery.size()}};
   }

@@ -57,7 +57,7 @@ Splits VeRi776::load(const std::filesystem::path& root, const Options& options) 
   const auto train = base / "image_train", query = base / "image_query", gallery = base / "image_test";
   for (const auto& folder : {train, query, gallery}) require_folder(folder, needed_folders);
   return finish_splits(read_folder(train), read_folder(query), read_folder(gallery),
-                       {.fraction = options.validation, .seed = options.validation_seed});
+                       options);
 }
 
 void write_synthetic_veri(const std::filesystem::path& root, std::uint64_t seed) {

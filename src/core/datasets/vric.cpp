@@ -48,7 +48,7 @@ Splits VRIC::load(const std::filesystem::path& root, const Options& options) {
   const auto base = release_base(root, release_folder);
   auto train = read_subset(base, 0), query = read_subset(base, 1), gallery = read_subset(base, 2);
   return finish_splits(std::move(train), std::move(query), std::move(gallery),
-                       {.fraction = options.validation, .seed = options.validation_seed});
+                       options);
 }
 
 void write_synthetic_vric(const std::filesystem::path& root, std::uint64_t seed) {
