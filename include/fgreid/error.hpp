@@ -3,6 +3,7 @@
 // folder at fault and what is wrong with it; recipe_main() prints it and exits non-zero.
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 namespace fgreid {
 
@@ -16,5 +17,12 @@ struct UsageError : std::runtime_error {
 struct DataError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+/// The first sentence of an error raised inside a library (LibTorch follows it with advice and
+/// a backtrace), to quote after the path in a one-line DataError.
+inline std::string library_reason(std::string_view text) {
+  text = text.substr(0, text.find('\n'));
+  return std::string(text.substr(0, text.find(". ")));
+}
 
 }  // namespace fgreid

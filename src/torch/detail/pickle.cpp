@@ -389,8 +389,6 @@ std::optional<NamedTensors> tensors_of(const Dict& dict) {
   return out;
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')).substr(0, 160); }
-
 }  // namespace
 
 NamedTensors load_tensor_dict(const std::filesystem::path& file) {
@@ -414,7 +412,7 @@ NamedTensors load_tensor_dict(const std::filesystem::path& file) {
     throw DataError(fmt::format(
         "{}: not a zip-format torch.save file ({}); files from torch < 1.6 or saved with "
         "_use_new_zipfile_serialization=False must be re-saved with a current torch.save",
-        where, first_line(error.what_without_backtrace())));
+        where, library_reason(error.what_without_backtrace())));
   }
   Ref root = Unpickler(*reader, where).run(pickle);
   auto* dict = as<Dict>(root);

@@ -50,7 +50,7 @@ nlohmann::json open_checkpoint(const std::filesystem::path& path,
     meta = nlohmann::json::parse(text.toStringRef());
   } catch (const c10::Error& e) {
     throw DataError(fmt::format("{}: not a readable checkpoint ({})", path.string(),
-                                std::string(e.what_without_backtrace()).substr(0, 200)));
+                                library_reason(e.what_without_backtrace())));
   } catch (const nlohmann::json::exception& e) {
     throw DataError(fmt::format("{}: a corrupt {} record ({})", path.string(), kMetaKey, e.what()));
   }

@@ -95,12 +95,6 @@ std::optional<std::string> shape_problem(const FeatureSet& set) {
   return std::nullopt;
 }
 
-/// The first sentence of a LibTorch error: the rest is a backtrace or generic advice.
-std::string first_sentence(std::string_view text) {
-  text = text.substr(0, text.find('\n'));
-  return std::string(text.substr(0, text.find(". ")));
-}
-
 /// The entries of a loaded dict, checked one by one with the file named in every error.
 class EntryReader {
  public:
@@ -182,11 +176,11 @@ FeatureSet load_features(const fs::path& path) {
   } catch (const c10::Error& error) {
     throw DataError(fmt::format("{}: not a readable features file, truncated or not written by "
                                 "torch.save ({})",
-                                file, first_sentence(error.what_without_backtrace())));
+                                file, library_reason(error.what_without_backtrace())));
   } catch (const std::exception& error) {
     throw DataError(fmt::format("{}: not a readable features file, truncated or not written by "
                                 "torch.save ({})",
-                                file, first_sentence(error.what())));
+                                file, library_reason(error.what())));
   }
   if (!contents.isGenericDict())
     throw DataError(fmt::format("{}: holds a {} where a features file holds a dict", file,

@@ -21,10 +21,6 @@ bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
 }
 
-std::string first_line(const std::string& text) {
-  return text.substr(0, text.find('\n')).substr(0, 160);
-}
-
 /// TorchScript archives carry compiled code and constants; torch.save's hold data.pkl only.
 bool is_torchscript(const fs::path& file) {
   try {
@@ -41,7 +37,7 @@ StateDict read_torchscript(const fs::path& file) {
       return torch::jit::load(file.string(), torch::kCPU);
     } catch (const c10::Error& error) {
       throw DataError(fmt::format("{}: not a loadable TorchScript archive ({})", file.string(),
-                                  first_line(error.what_without_backtrace())));
+                                  library_reason(error.what_without_backtrace())));
     }
   }();
   StateDict state;
