@@ -31,6 +31,22 @@ fgreid_require(Torch_FOUND "LibTorch" "torch==2.11.0 into .venv (scripts/setup)"
 find_package(Boost 1.74 COMPONENTS program_options)
 fgreid_require(Boost_FOUND "Boost (Hana, program_options)" "libboost-dev libboost-program-options-dev")
 find_package(OpenCV QUIET COMPONENTS core imgproc imgcodecs)
+if(NOT OpenCV_FOUND)
+  # A prefix holding only the three modules we use (scripts/gpu-build unpacks one) has no
+  # usable OpenCVConfig: Debian's names all 55 modules and checks that each file exists.
+  find_path(OpenCV_INCLUDE_DIRS opencv2/core.hpp PATH_SUFFIXES opencv4)
+  set(OpenCV_LIBS "")
+  foreach(module core imgproc imgcodecs)
+    find_library(FGREID_OPENCV_${module} opencv_${module})
+    if(FGREID_OPENCV_${module})
+      list(APPEND OpenCV_LIBS ${FGREID_OPENCV_${module}})
+    endif()
+  endforeach()
+  list(LENGTH OpenCV_LIBS found_modules)
+  if(OpenCV_INCLUDE_DIRS AND found_modules EQUAL 3)
+    set(OpenCV_FOUND TRUE)
+  endif()
+endif()
 fgreid_require(OpenCV_FOUND "OpenCV" "libopencv-dev")
 find_package(range-v3 QUIET)
 fgreid_require(range-v3_FOUND "range-v3" "librange-v3-dev")
@@ -43,6 +59,19 @@ fgreid_require(nlohmann_json_FOUND "nlohmann-json" "nlohmann-json3-dev")
 find_package(TBB QUIET)
 fgreid_require(TBB_FOUND "oneTBB" "libtbb-dev")
 find_package(Threads REQUIRED)
+
+# MATLAB files of the releases: v7.3 (HDF5) through libhdf5, v5 through matio (CUHK03, GRID).
+# Through pkg-config: CMake's FindHDF5 test-compiles C, which this C++ project does not enable.
+find_package(PkgConfig QUIET)
+if(PkgConfig_FOUND)
+  pkg_check_modules(HDF5 QUIET IMPORTED_TARGET hdf5)
+  pkg_check_modules(MATIO QUIET IMPORTED_TARGET matio)
+endif()
+fgreid_require(HDF5_FOUND "HDF5" "libhdf5-dev pkg-config")
+fgreid_require(MATIO_FOUND "matio" "libmatio-dev pkg-config")
+add_library(fgreid_mat_files INTERFACE)
+target_link_libraries(fgreid_mat_files INTERFACE PkgConfig::HDF5 PkgConfig::MATIO)
+add_library(fgreid::mat_files ALIAS fgreid_mat_files)
 
 add_library(fgreid_deps_core INTERFACE)
 target_link_libraries(fgreid_deps_core INTERFACE
