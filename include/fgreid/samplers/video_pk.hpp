@@ -1,0 +1,137 @@
+#pragma once
+// Video training batches: P identities × K tracklets, and from each tracklet a clip of
+// --seq-len frames; at test time, every clip of a tracklet (features averaged by the engine).
+//
+//   using Sampler = samplers::VideoPK<8, 4, 4>;   // the seed's Video.py: 8 ids × 4 tracklets × 4 frames
+#include <fgreid/datasets/splits.hpp>
+#include <fgreid/options.hpp>
+#include <fgreid/samplers/concept.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <string_view>
+#include <vector>
+
+namespace fgreid::samplers {
+
+/// How a training clip is drawn from a tracklet of n frames.
+enum class ClipSampling {
+  /// seq_len consecutive frames from a random start (tools/video_loader.py VideoDataset
+  /// 'random', torchreid's old loader): start uniform in [0, max(0, n − seq_len − 1)], a short
+  /// tracklet repeats its last frame.
+  consecutive,
+  /// Frame j drawn uniformly from the j-th of seq_len chunks of max(n / seq_len, 1) frames (the
+  /// last chunk runs to the end): what the seed's Video.py trains with (VideoDataset_inderase).
+  chunks,
+};
+
+/// Frame indices (into the tracklet) of one training clip of `seq_len` frames, from `seed`
+/// (mt19937_64, raw output only, so the same on every platform).
+[[nodiscard]] std::vector<std::size_t> training_clip(std::size_t frames, std::size_t seq_len,
+                                                     ClipSampling sampling, std::uint64_t seed);
+
+/// Every clip of a tracklet of `frames` frames, as the seed tests (VideoDataset 'dense'):
+/// consecutive runs of `seq_len` frames; the last run, when shorter, is completed by repeating
+/// its own frames in order ([8, 9] → [8, 9, 8, 9]); at most `max_clips` clips, the first ones
+/// (the seed keeps 33 for MARS and 41 elsewhere).
+[[nodiscard]] std::vector<std::vector<std::size_t>> test_clips(std::size_t frames, std::size_t seq_len,
+                                                               std::size_t max_clips);
+
+/// The seed's RandomIdentitySampler (tools/samplers.py): each epoch visits every identity once,
+/// in a random order, with K of its tracklets (drawn with replacement only when it has fewer);
+/// P consecutive identities make a batch and the last partial batch is dropped.
+class IdentityTracklets {
+ public:
+  IdentityTracklets(std::span<const std::int64_t> labels, int batch_p, int batch_k);
+  void reset(std::uint64_t seed);
+  std::optional<std::vector<std::int64_t>> next();
+  [[nodiscard]] std::int64_t batches_per_epoch() const;
+
+ private:
+  int batch_p_, batch_k_;
+  std::vector<std::vector<std::int64_t>> by_identity_;
+  std::vector<std::int64_t> epoch_;
+  std::size_t next_ = 0;
+};
+
+/// Video sampler policy: batches of P identities × K tracklets (IdentityTracklets), a training
+/// clip of `seq_len` frames per tracklet, and the test clips. The defaults are compile-time:
+/// `VideoPK<8, 4, 4>` is the seed's 32 tracklets of 4 frames.
+template <int P, int K, int SeqLen, ClipSampling Sampling = ClipSampling::chunks, int MaxTestClips = 41>
+class VideoPK {
+  static_assert(P >= 2 && K >= 1 && SeqLen >= 1 && MaxTestClips >= 1);
+
+ public:
+  static constexpr std::string_view name =
+      "sampler (P identities x K tracklets, clips of seq-len frames)";
+
+  struct Options {
+    /// Identities per batch (P; the seed's --train-batch / --num-instances).
+    int batch_p = P;
+    /// Tracklets per identity in a batch (K; the seed's --num-instances).
+    int batch_k = K;
+    /// Frames per clip, in training and at test time (the seed's --seq-len).
+    int seq_len = SeqLen;
+    /// How a training clip is drawn: chunks (the seed's Video.py: frame j from the j-th of seq-len chunks) or consecutive (seq-len consecutive frames from a random start).
+    ClipSampling clip_sampling = Sampling;
+    /// Test time: at most this many clips per tracklet, the first ones (the seed: 33 for MARS, 41 otherwise); their features are averaged.
+    int max_test_clips = MaxTestClips;
+    FGREID_REFLECT(Options, batch_p, batch_k, seq_len, clip_sampling, max_test_clips);
+  };
+
+  VideoPK(std::span<const std::int64_t> labels, Options options)
+      : options_(check(options)), sampler_(labels, options.batch_p, options.batch_k) {}
+  void reset(std::uint64_t seed) { sampler_.reset(seed); }
+  std::optional<std::vector<std::int64_t>> next() { return sampler_.next(); }
+  [[nodiscard]] std::int64_t batches_per_epoch() const { return sampler_.batches_per_epoch(); }
+
+  /// The training clip of a tracklet from a seed (the loader's data::FrameChooser).
+  [[nodiscard]] std::function<std::vector<std::size_t>(const datasets::Entry&, std::uint64_t)>
+  clip_chooser() const {
+    const auto seq_len = static_cast<std::size_t>(options_.seq_len);
+    const auto sampling = options_.clip_sampling;
+    return [seq_len, sampling](const datasets::Entry& entry, std::uint64_t seed) {
+      return training_clip(entry.images.size(), seq_len, sampling, seed);
+    };
+  }
+
+  /// The test clips of a tracklet.
+  [[nodiscard]] std::function<std::vector<std::vector<std::size_t>>(const datasets::Entry&)>
+  test_clip_plan() const {
+    const auto seq_len = static_cast<std::size_t>(options_.seq_len);
+    const auto max_clips = static_cast<std::size_t>(options_.max_test_clips);
+    return [seq_len, max_clips](const datasets::Entry& entry) {
+      return test_clips(entry.images.size(), seq_len, max_clips);
+    };
+  }
+
+ private:
+  static Options check(const Options& options);
+
+  Options options_;
+  IdentityTracklets sampler_;
+};
+
+/// Throws UsageError for a clip length or test clip count below 1.
+void check_clip_options(int seq_len, int max_test_clips);
+
+template <int P, int K, int SeqLen, ClipSampling Sampling, int MaxTestClips>
+auto VideoPK<P, K, SeqLen, Sampling, MaxTestClips>::check(const Options& options) -> Options {
+  check_clip_options(options.seq_len, options.max_test_clips);
+  return options;
+}
+
+}  // namespace fgreid::samplers
+
+namespace fgreid {
+template <class E>
+struct EnumNames;
+template <>
+struct EnumNames<samplers::ClipSampling> {
+  static constexpr std::array<std::string_view, 2> values{"consecutive", "chunks"};
+};
+}  // namespace fgreid
