@@ -1,0 +1,655 @@
+#include <fgreid/datasets/cuhk03.hpp>
+#include <fgreid/datasets/layout.hpp>
+#include <fgreid/datasets/synthetic.hpp>
+#include <fgreid/datasets/synthetic_release.hpp>
+#include <fgreid/datasets/validation.hpp>
+#include <fgreid/error.hpp>
+
+#include "mat_files.hpp"
+
+#include <fmt/format.h>
+#include <hdf5.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <random>
+#include <numeric>
+#include <set>
+#include <utility>
+
+namespace fgreid::datasets {
+
+namespace {
+
+constexpr std::string_view release_folder = "cuhk03";
+constexpr std::string_view box_names[2] = {"detected", "labeled"};
+
+// --- HDF5 handles ----------------------------------------------------------------------------
+
+/// An HDF5 identifier closed with its kind's close function.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  Handle& operator=(Handle&&) = delete;
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  [[nodiscard]] hid_t get() const { return id_; }
+  [[nodiscard]] bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+/// HDF5 prints its error stack unless told not to; our errors say what went wrong instead.
+struct QuietHdf5 {
+  QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+};
+
+/// The dims of a dataset, in HDF5's (C) order.
+std::vector<hsize_t> dims_of(hid_t dataset) {
+  Handle space(H5Dget_space(dataset), H5Sclose);
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  return dims;
+}
+
+hsize_t count_of(const std::vector<hsize_t>& dims) {
+  hsize_t count = 1;
+  for (const auto d : dims) count *= d;
+  return count;
+}
+
+// --- reading cuhk-03.mat ---------------------------------------------------------------------
+
+class Cuhk03File {
+ public:
+  explicit Cuhk03File(const std::filesystem::path& path)
+      : path_(path), file_((QuietHdf5{}, H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)), H5Fclose) {
+    if (!file_.valid())
+      throw DataError(fmt::format("{}: not a MATLAB v7.3 (HDF5) file", path.string()));
+  }
+
+  /// The object references of cell variable `name` (the whole array, in HDF5 order) and its dims.
+  std::vector<hobj_ref_t> cell(const char* name, std::vector<hsize_t>& dims) const {
+    if (H5Lexists(file_.get(), name, H5P_DEFAULT) <= 0)
+      throw DataError(fmt::format("{}: no variable '{}' in the file", path_.string(), name));
+    Handle dataset(H5Dopen2(file_.get(), name, H5P_DEFAULT), H5Dclose);
+    return references(dataset.get(), name, dims);
+  }
+
+  /// The references held by `dataset`, a cell; `what` names it in errors.
+  std::vector<hobj_ref_t> references(hid_t dataset, const std::string& what,
+                                     std::vector<hsize_t>& dims) const {
+    Handle type(H5Dget_type(dataset), H5Tclose);
+    if (!type.valid() || H5Tget_class(type.get()) != H5T_REFERENCE)
+      throw DataError(fmt::format("{}: '{}' is not a cell array", path_.string(), what));
+    dims = dims_of(dataset);
+    std::vector<hobj_ref_t> refs(count_of(dims));
+    if (!refs.empty() &&
+        H5Dread(dataset, H5T_STD_REF_OBJ, H5S_ALL, H5S_ALL, H5P_DEFAULT, refs.data()) < 0)
+      throw DataError(fmt::format("{}: cannot read '{}'", path_.string(), what));
+    return refs;
+  }
+
+  /// The dataset a reference points to.
+  Handle open(const hobj_ref_t& ref, const std::string& what) const {
+    Handle object(H5Rdereference2(file_.get(), H5P_DEFAULT, H5R_OBJECT, &ref), H5Oclose);
+    if (!object.valid())
+      throw DataError(fmt::format("{}: '{}' holds a broken reference", path_.string(), what));
+    H5O_info_t info;
+    if (H5Oget_info2(object.get(), &info, H5O_INFO_BASIC) < 0 || info.type != H5O_TYPE_DATASET)
+      throw DataError(fmt::format("{}: '{}' does not refer to an array", path_.string(), what));
+    return object;
+  }
+
+  /// A MATLAB numeric array as doubles (HDF5 order).
+  std::vector<double> numbers(hid_t dataset, const std::string& what) const {
+    std::vector<double> values(count_of(dims_of(dataset)));
+    if (!values.empty() &&
+        H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
+      throw DataError(fmt::format("{}: '{}' is not a numeric array", path_.string(), what));
+    return values;
+  }
+
+  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  Handle file_;
+};
+
+/// One person of the release: pair and person (0-based), and the slots that hold an image.
+struct Person {
+  int pair = 0, person = 0;
+  std::vector<int> slots;
+  std::vector<hobj_ref_t> refs;  // of the slots
+};
+
+/// Walks `boxes` (labeled/detected): every person with the slots that hold an image (a
+/// 3-d array; torchreid skips anything else), in pair-then-person order.
+std::vector<Person> walk(const Cuhk03File& file, const char* boxes) {
+  std::vector<hsize_t> dims;
+  const auto pairs = file.cell(boxes, dims);
+  if (pairs.empty())
+    throw DataError(fmt::format("{}: '{}' holds no camera pairs", file.path().string(), boxes));
+  std::vector<Person> people;
+  for (std::size_t c = 0; c < pairs.size(); ++c) {
+    const auto what = fmt::format("{}{{{}}}", boxes, c + 1);
+    auto pair = file.open(pairs[c], what);
+    std::vector<hsize_t> cell_dims;
+    const auto cells = file.references(pair.get(), what, cell_dims);
+    // MATLAB's P×10 cell is stored transposed: HDF5 dims (10, P).
+    if (cell_dims.size() != 2 || cell_dims[0] != 10)
+      throw DataError(fmt::format("{}: '{}' is not a persons × 10 cell array", file.path().string(), what));
+    const auto persons = static_cast<int>(cell_dims[1]);
+    for (int p = 0; p < persons; ++p) {
+      Person person{.pair = static_cast<int>(c), .person = p, .slots = {}, .refs = {}};
+      for (int slot = 0; slot < 10; ++slot) {
+        const auto& ref = cells[static_cast<std::size_t>(slot) * static_cast<std::size_t>(persons) + static_cast<std::size_t>(p)];
+        auto image = file.open(ref, what);
+        const auto image_dims = dims_of(image.get());
+        if (image_dims.size() < 3 || count_of(image_dims) == 0) continue;  // an empty cell
+        person.slots.push_back(slot);
+        person.refs.push_back(ref);
+      }
+      if (person.slots.empty())
+        throw DataError(fmt::format("{}: '{}' person {} has no image", file.path().string(), what, p + 1));
+      people.push_back(std::move(person));
+    }
+  }
+  return people;
+}
+
+/// Reads one image (HDF5 dims (3, W, H) of MATLAB's H×W×3) as BGR.
+cv::Mat read_image(const Cuhk03File& file, const hobj_ref_t& ref, const std::string& what) {
+  auto dataset = file.open(ref, what);
+  const auto dims = dims_of(dataset.get());
+  if (dims.size() != 3 || dims[0] != 3)
+    throw DataError(fmt::format("{}: '{}' is not an H×W×3 image", file.path().string(), what));
+  const auto width = static_cast<int>(dims[1]), height = static_cast<int>(dims[2]);
+  std::vector<std::uint8_t> data(count_of(dims));
+  if (H5Dread(dataset.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
+    throw DataError(fmt::format("{}: cannot read '{}'", file.path().string(), what));
+  cv::Mat image(height, width, CV_8UC3);
+  for (int c = 0; c < 3; ++c)
+    for (int x = 0; x < width; ++x)
+      for (int y = 0; y < height; ++y)
+        image.at<cv::Vec3b>(y, x)[2 - c] =
+            data[(static_cast<std::size_t>(c) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)) *
+                     static_cast<std::size_t>(height) + static_cast<std::size_t>(y)];
+  return image;
+}
+
+/// Extracts every image of `people` into `folder` once: into a private folder first, renamed
+/// into place when complete.
+void extract(const Cuhk03File& file, const char* boxes, const std::vector<Person>& people,
+             const std::filesystem::path& folder) {
+  if (std::filesystem::is_directory(folder)) return;
+  const auto scratch = folder.parent_path() / fmt::format(".{}.part-{}", folder.filename().string(), ::getpid());
+  std::filesystem::remove_all(scratch);
+  std::error_code error;
+  std::filesystem::create_directories(scratch, error);
+  if (error)
+    throw DataError(fmt::format("{}: cannot create the folder for the extracted images ({})",
+                                scratch.string(), error.message()));
+  for (const auto& person : people)
+    for (std::size_t k = 0; k < person.slots.size(); ++k) {
+      const auto what = fmt::format("{}{{{}}}{{{},{}}}", boxes, person.pair + 1, person.person + 1, person.slots[k] + 1);
+      const auto target = scratch / cuhk03_image_name(person.pair, person.person, person.slots[k]);
+      if (!cv::imwrite(target.string(), read_image(file, person.refs[k], what)))
+        throw DataError(fmt::format("{}: cannot write the image", target.string()));
+    }
+  std::filesystem::rename(scratch, folder, error);
+  if (error) {  // another process won the race
+    std::filesystem::remove_all(scratch);
+    if (!std::filesystem::is_directory(folder))
+      throw DataError(fmt::format("{}: cannot move the extracted images into place ({})",
+                                  folder.string(), error.message()));
+  }
+}
+
+/// The classic split `index`: [pair, person] rows of testsets{index + 1}.
+std::set<std::pair<int, int>> classic_test_set(const Cuhk03File& file, int index) {
+  std::vector<hsize_t> dims;
+  const auto sets = file.cell("testsets", dims);
+  if (index < 0 || static_cast<std::size_t>(index) >= sets.size())
+    throw UsageError(fmt::format("--split-index {}: {} has {} classic splits (0..{})", index,
+                                 file.path().string(), sets.size(), static_cast<int>(sets.size()) - 1));
+  const auto what = fmt::format("testsets{{{}}}", index + 1);
+  auto set = file.open(sets[static_cast<std::size_t>(index)], what);
+  const auto set_dims = dims_of(set.get());
+  if (set_dims.size() != 2 || set_dims[0] != 2)
+    throw DataError(fmt::format("{}: '{}' is not an N×2 [pair, person] list", file.path().string(), what));
+  const auto values = file.numbers(set.get(), what);
+  const auto rows = set_dims[1];
+  std::set<std::pair<int, int>> tested;
+  for (hsize_t r = 0; r < rows; ++r)
+    tested.emplace(static_cast<int>(values[r]), static_cast<int>(values[rows + r]));
+  return tested;
+}
+
+// --- the new protocol's .mat -----------------------------------------------------------------
+
+std::string mat_string(const matvar_t& variable) {
+  std::string text;
+  const auto count = mat::elements(variable);
+  if (variable.data == nullptr) return text;
+  switch (variable.data_type) {
+    case MAT_T_UINT16:
+    case MAT_T_UTF16:
+      for (std::size_t i = 0; i < count; ++i) text.push_back(static_cast<char>(static_cast<const std::uint16_t*>(variable.data)[i]));
+      break;
+    default:
+      for (std::size_t i = 0; i < count; ++i) text.push_back(static_cast<const char*>(variable.data)[i]);
+  }
+  return text;
+}
+
+Cuhk03Protocol read_protocol(const std::filesystem::path& path) {
+  const auto file = mat::open(path, "CUHK03's new protocol: cuhk03_new_protocol_config_{labeled,detected}.mat "
+                                    "next to cuhk03_release/ (torchreid) or in it (the seed)");
+  Cuhk03Protocol protocol;
+  const auto indices = [&](const char* name) {
+    const auto variable = mat::read(file, path, name);
+    std::vector<double> values;
+    if (!mat::numbers(*variable, values))
+      throw DataError(fmt::format("{}: '{}' is not a numeric array", path.string(), name));
+    std::vector<std::int64_t> result;
+    for (const auto value : values) {
+      if (value < 1 || value != std::floor(value))
+        throw DataError(fmt::format("{}: '{}' holds {}, not a 1-based index", path.string(), name, value));
+      result.push_back(static_cast<std::int64_t>(value));
+    }
+    return result;
+  };
+  protocol.labels = indices("labels");
+  protocol.train_idx = indices("train_idx");
+  protocol.query_idx = indices("query_idx");
+  protocol.gallery_idx = indices("gallery_idx");
+  const auto filelist = mat::read(file, path, "filelist");
+  if (filelist->class_type != MAT_C_CELL)
+    throw DataError(fmt::format("{}: 'filelist' is not a cell array", path.string()));
+  for (std::size_t i = 0; i < mat::elements(*filelist); ++i) {
+    const auto* name = Mat_VarGetCell(filelist.get(), static_cast<int>(i));
+    if (name == nullptr || name->class_type != MAT_C_CHAR)
+      throw DataError(fmt::format("{}: filelist{{{}}} is not a file name", path.string(), i + 1));
+    protocol.filelist.push_back(mat_string(*name));
+  }
+  if (protocol.filelist.size() != protocol.labels.size())
+    throw DataError(fmt::format("{}: 'filelist' has {} names but 'labels' {} entries", path.string(),
+                                protocol.filelist.size(), protocol.labels.size()));
+  return protocol;
+}
+
+/// The 0-based camera (view) of an extracted image name C_PPP_V_II.png, or -1.
+int view_of(std::string_view name) {
+  int pair = 0, person = 0, view = 0, slot = 0;
+  NameReader reader(name);
+  if (reader.number(pair) && reader.literal("_") && reader.number(person) && reader.literal("_") &&
+      reader.number(view) && reader.literal("_") && reader.number(slot) && reader.literal(".png") &&
+      reader.done() && (view == 1 || view == 2))
+    return view - 1;
+  return -1;
+}
+
+std::filesystem::path protocol_file(const std::filesystem::path& base, Cuhk03Boxes boxes) {
+  const auto name = fmt::format("cuhk03_new_protocol_config_{}.mat", box_names[static_cast<int>(boxes)]);
+  if (std::filesystem::is_regular_file(base / name)) return base / name;
+  if (std::filesystem::is_regular_file(base / "cuhk03_release" / name)) return base / "cuhk03_release" / name;
+  return base / name;  // named by the error
+}
+
+// --- writing ---------------------------------------------------------------------------------
+
+class MatlabHdf5Writer {
+ public:
+  explicit MatlabHdf5Writer(const std::filesystem::path& path) : path_(path) {
+    QuietHdf5 quiet;
+    Handle properties(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
+    H5Pset_userblock(properties.get(), 512);  // MATLAB's text header lives here
+    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, properties.get(), H5P_DEFAULT);
+    if (file_ < 0) throw DataError(fmt::format("{}: cannot create the HDF5 file", path.string()));
+    refs_ = H5Gcreate2(file_, "#refs#", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  }
+  ~MatlabHdf5Writer() { close(); }
+  MatlabHdf5Writer(const MatlabHdf5Writer&) = delete;
+  MatlabHdf5Writer& operator=(const MatlabHdf5Writer&) = delete;
+
+  /// An H×W×3 image (BGR in, RGB stored) in #refs#, as MATLAB's uint8 H×W×3.
+  hobj_ref_t image(const cv::Mat& bgr) {
+    if (bgr.empty()) return empty();
+    const auto height = static_cast<std::size_t>(bgr.rows), width = static_cast<std::size_t>(bgr.cols);
+    std::vector<std::uint8_t> data(3 * width * height);
+    for (std::size_t c = 0; c < 3; ++c)
+      for (std::size_t x = 0; x < width; ++x)
+        for (std::size_t y = 0; y < height; ++y)
+          data[(c * width + x) * height + y] =
+              bgr.at<cv::Vec3b>(static_cast<int>(y), static_cast<int>(x))[2 - c];
+    return add({3, width, height}, H5T_STD_U8LE, H5T_NATIVE_UINT8, data.data(), "uint8");
+  }
+
+  /// A rows×columns double matrix (row-major input) in #refs#.
+  hobj_ref_t matrix(std::size_t rows, std::size_t columns, const std::vector<double>& row_major) {
+    std::vector<double> stored(rows * columns);  // MATLAB's column-major = HDF5 (columns, rows)
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < columns; ++c) stored[c * rows + r] = row_major[r * columns + c];
+    return add({columns, rows}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, stored.data(), "double");
+  }
+
+  /// A rows×columns cell of `refs` (row-major input) at `name` ("#refs#/..." when nested).
+  hobj_ref_t cell(const std::string& name, std::size_t rows, std::size_t columns,
+                  const std::vector<hobj_ref_t>& row_major) {
+    std::vector<hobj_ref_t> stored(rows * columns);
+    for (std::size_t r = 0; r < rows; ++r)
+      for (std::size_t c = 0; c < columns; ++c) stored[c * rows + r] = row_major[r * columns + c];
+    return write(name, {columns, rows}, H5T_STD_REF_OBJ, H5T_STD_REF_OBJ, stored.data(), "cell", false);
+  }
+
+  hobj_ref_t nested_cell(std::size_t rows, std::size_t columns, const std::vector<hobj_ref_t>& row_major) {
+    return cell(next_name(), rows, columns, row_major);
+  }
+
+  /// Closes the file and writes MATLAB's 128-byte header into the user block.
+  void close() {
+    if (file_ < 0) return;
+    H5Gclose(refs_);
+    H5Fclose(file_);
+    file_ = -1;
+    std::string header = "MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: fgreid HDF5 schema 1.00 .";
+    header.resize(116, ' ');
+    header += std::string(8, '\0');
+    header += std::string("\x00\x02", 2) + "IM";
+    std::fstream(path_, std::ios::in | std::ios::out | std::ios::binary).write(header.data(), 128);
+  }
+
+ private:
+  std::string next_name() { return fmt::format("#refs#/{}", next_++); }
+
+  /// MATLAB's placeholder for an empty cell: the dims [0 0] as uint64, marked MATLAB_empty.
+  hobj_ref_t empty() {
+    const std::uint64_t zeros[2] = {0, 0};
+    return write(next_name(), {2}, H5T_STD_U64LE, H5T_NATIVE_UINT64, zeros, "double", true);
+  }
+
+  hobj_ref_t add(const std::vector<hsize_t>& dims, hid_t file_type, hid_t memory_type, const void* data,
+                 const char* matlab_class) {
+    return write(next_name(), dims, file_type, memory_type, data, matlab_class, false);
+  }
+
+  hobj_ref_t write(const std::string& name, const std::vector<hsize_t>& dims, hid_t file_type,
+                   hid_t memory_type, const void* data, const char* matlab_class, bool is_empty) {
+    Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
+    Handle dataset(H5Dcreate2(file_, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                   H5Dclose);
+    if (!dataset.valid() ||
+        H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+      throw DataError(fmt::format("{}: cannot write '{}'", path_.string(), name));
+    Handle text(H5Tcopy(H5T_C_S1), H5Tclose);
+    H5Tset_size(text.get(), std::string_view(matlab_class).size());
+    Handle scalar(H5Screate(H5S_SCALAR), H5Sclose);
+    Handle attribute(H5Acreate2(dataset.get(), "MATLAB_class", text.get(), scalar.get(), H5P_DEFAULT, H5P_DEFAULT),
+                     H5Aclose);
+    H5Awrite(attribute.get(), text.get(), matlab_class);
+    if (is_empty) {
+      const std::uint8_t one = 1;
+      Handle flag(H5Acreate2(dataset.get(), "MATLAB_empty", H5T_STD_U8LE, scalar.get(), H5P_DEFAULT, H5P_DEFAULT),
+                  H5Aclose);
+      H5Awrite(flag.get(), H5T_NATIVE_UINT8, &one);
+    }
+    hobj_ref_t ref;
+    H5Rcreate(&ref, file_, name.c_str(), H5R_OBJECT, -1);
+    return ref;
+  }
+
+  std::filesystem::path path_;
+  hid_t file_ = -1, refs_ = -1;
+  int next_ = 0;
+};
+
+}  // namespace
+
+std::string cuhk03_image_name(int pair, int person, int slot) {
+  return fmt::format("{:01d}_{:03d}_{:01d}_{:02d}.png", pair + 1, person + 1, slot < 5 ? 1 : 2, slot + 1);
+}
+
+Splits CUHK03::load(const std::filesystem::path& root, const Options& options) {
+  const auto base = release_base(root, release_folder);
+  const auto mat_path = base / "cuhk03_release" / "cuhk-03.mat";
+  require_file(mat_path, "CUHK03 needs cuhk03_release/cuhk-03.mat in --data-root or in its cuhk03/");
+  const auto boxes = box_names[static_cast<int>(options.cuhk03_boxes)];
+  const std::string boxes_name(boxes);
+  const Cuhk03File file(mat_path);
+  const auto people = walk(file, boxes_name.c_str());
+  const auto images = base / fmt::format("images_{}", boxes);
+  // Checked before extracting, so that a bad flag costs nothing.
+  std::set<std::pair<int, int>> tested;
+  std::optional<Cuhk03Protocol> protocol;
+  std::filesystem::path protocol_path;
+  if (options.cuhk03_classic) {
+    tested = classic_test_set(file, options.split_index);
+  } else {
+    if (options.split_index != 0)
+      throw UsageError(fmt::format("--split-index {}: CUHK03's new protocol has one split (0); the "
+                                   "classic splits come with --cuhk03-classic", options.split_index));
+    protocol_path = protocol_file(base, options.cuhk03_boxes);
+    protocol = read_protocol(protocol_path);
+  }
+  extract(file, boxes_name.c_str(), people, images);
+
+  std::vector<Entry> train, query, gallery;
+  if (options.cuhk03_classic) {
+    // torchreid: the test persons' images are both query and gallery (the evaluator keeps a
+    // query's other-camera matches only); the others train.
+    std::int64_t id = 0;
+    for (const auto& person : people) {
+      ++id;
+      const bool is_test = tested.contains({person.pair + 1, person.person + 1});
+      for (const auto slot : person.slots) {
+        Entry entry{.images = {images / cuhk03_image_name(person.pair, person.person, slot)},
+                    .pid = id, .camid = slot < 5 ? 0 : 1, .frame = -1};
+        if (is_test) {
+          query.push_back(entry);
+          gallery.push_back(std::move(entry));
+        } else {
+          train.push_back(std::move(entry));
+        }
+      }
+    }
+  } else {
+    const auto entries = [&](const std::vector<std::int64_t>& indices, const char* variable) {
+      std::vector<Entry> list;
+      for (const auto index : indices) {
+        if (static_cast<std::size_t>(index) > protocol->filelist.size())
+          throw DataError(fmt::format("{}: '{}' holds index {}, past filelist's {} names",
+                                      protocol_path.string(), variable, index, protocol->filelist.size()));
+        const auto& name = protocol->filelist[static_cast<std::size_t>(index - 1)];
+        const auto camera = view_of(name);
+        if (camera < 0)
+          throw DataError(fmt::format("{}: filelist{{{}}} = '{}' is not a CUHK03 image name (C_PPP_V_II.png)",
+                                      protocol_path.string(), index, name));
+        auto image = images / name;
+        if (!std::filesystem::is_regular_file(image))
+          throw DataError(fmt::format("{}: filelist{{{}}} names {}, which is not among the images of {}",
+                                      protocol_path.string(), index, image.string(), mat_path.string()));
+        list.push_back({.images = {std::move(image)},
+                        .pid = protocol->labels[static_cast<std::size_t>(index - 1)],
+                        .camid = camera,
+                        .frame = -1});
+      }
+      return list;
+    };
+    train = entries(protocol->train_idx, "train_idx");
+    query = entries(protocol->query_idx, "query_idx");
+    gallery = entries(protocol->gallery_idx, "gallery_idx");
+  }
+  auto splits = finish_splits(std::move(train), std::move(query), std::move(gallery),
+                              ValidationOptions{options.validation, options.validation_seed});
+  splits.info["boxes"] = boxes;
+  splits.info["protocol"] = options.cuhk03_classic ? "classic" : "new";
+  if (options.cuhk03_classic) splits.info["split_index"] = options.split_index;
+  else splits.info["protocol_file"] = protocol_path.filename().string();
+  splits.info["images"] = images.string();
+  return splits;
+}
+
+void write_cuhk03_mat(const std::filesystem::path& path, const Cuhk03Release& release) {
+  MatlabHdf5Writer writer(path);
+  for (const auto* boxes : {&release.detected, &release.labeled}) {
+    std::vector<hobj_ref_t> pairs;
+    for (const auto& pair : *boxes) {
+      std::vector<hobj_ref_t> cells;  // persons × 10, row-major
+      for (const auto& person : pair)
+        for (const auto& image : person) cells.push_back(writer.image(image));
+      pairs.push_back(writer.nested_cell(pair.size(), 10, cells));
+    }
+    writer.cell(boxes == &release.detected ? "detected" : "labeled", pairs.size(), 1, pairs);
+  }
+  std::vector<hobj_ref_t> sets;
+  for (const auto& set : release.testsets) {
+    std::vector<double> rows;
+    for (const auto& [pair, person] : set) {
+      rows.push_back(pair);
+      rows.push_back(person);
+    }
+    sets.push_back(writer.matrix(set.size(), 2, rows));
+  }
+  writer.cell("testsets", sets.size(), 1, sets);
+  writer.close();
+}
+
+void write_cuhk03_protocol(const std::filesystem::path& path, const Cuhk03Protocol& protocol) {
+  const auto file = mat::create(path);
+  std::size_t dims[2] = {protocol.filelist.size(), 1};
+  auto* filelist = Mat_VarCreate("filelist", MAT_C_CELL, MAT_T_CELL, 2, dims, nullptr, 0);
+  std::vector<double> cameras;
+  for (std::size_t i = 0; i < protocol.filelist.size(); ++i) {
+    Mat_VarSetCell(filelist, static_cast<int>(i), mat::text(protocol.filelist[i]));
+    cameras.push_back(view_of(protocol.filelist[i]) + 1);
+  }
+  mat::write(file, path, filelist);
+  // Integers (indexing with them is what torchreid does), as N×1 columns.
+  const auto column = [&](const char* name, const std::vector<std::int64_t>& values) {
+    std::vector<std::int32_t> data(values.begin(), values.end());
+    std::size_t dims[2] = {data.size(), 1};
+    mat::write(file, path, Mat_VarCreate(name, MAT_C_INT32, MAT_T_INT32, 2, dims, data.data(), 0));
+  };
+  column("labels", protocol.labels);
+  column("camId", std::vector<std::int64_t>(cameras.begin(), cameras.end()));
+  column("train_idx", protocol.train_idx);
+  column("query_idx", protocol.query_idx);
+  column("gallery_idx", protocol.gallery_idx);
+}
+
+void write_synthetic_cuhk03(const std::filesystem::path& root, std::uint64_t seed) {
+  using namespace synthetic;
+  const std::vector<int> persons_per_pair{20, 14, 10, 8, 8};
+  const int total = 60;
+  std::vector<std::int64_t> ids(static_cast<std::size_t>(total));
+  std::iota(ids.begin(), ids.end(), 1);
+  // Rendered once as an ordinary release into a scratch folder, then packed into the .mat.
+  ReleaseSpec spec{.cameras = 2,
+                   .image_size = {64, 128},
+                   .train_pids = ids,
+                   .test_pids = {},
+                   .distractor_pids = {},
+                   .cameras_per_id = {2, 2},
+                   .train_per_camera = {3, 5},
+                   .gallery_per_camera = {3, 5}};
+  const auto base = root / release_folder;
+  const auto scratch = base / ".render";
+  std::map<std::pair<std::int64_t, int>, int> taken;  // (id, view) → images so far
+  const auto sightings = write_release(scratch, spec, [](const Sighting& s) {
+    return std::filesystem::path(fmt::format("{}_{}_{}.png", s.pid, s.camera, s.index));
+  }, seed);
+
+  Cuhk03Release release;
+  release.labeled.resize(persons_per_pair.size());
+  release.detected.resize(persons_per_pair.size());
+  std::vector<std::pair<int, int>> where(static_cast<std::size_t>(total) + 1);  // id → (pair, person)
+  for (int id = 1, pair = 0, person = 0; id <= total; ++id, ++person) {
+    if (person == persons_per_pair[static_cast<std::size_t>(pair)]) { ++pair; person = 0; }
+    where[static_cast<std::size_t>(id)] = {pair, person};
+    release.labeled[static_cast<std::size_t>(pair)].emplace_back();
+    release.detected[static_cast<std::size_t>(pair)].emplace_back();
+  }
+  for (const auto& s : sightings) {
+    // Every 13th person is seen by one camera only, as some of the release's are.
+    if (s.pid % 13 == 0 && s.camera == 1) continue;
+    const int k = taken[{s.pid, s.camera}]++;
+    const auto [pair, person] = where[static_cast<std::size_t>(s.pid)];
+    const int slot = s.camera * 5 + k;
+    auto image = cv::imread((scratch / s.path).string());
+    // The detector's box: a looser crop of another size.
+    cv::Mat detected;
+    cv::resize(image(cv::Rect(2, 0, image.cols - 4, image.rows - 6)), detected, {56, 120});
+    release.labeled[static_cast<std::size_t>(pair)][static_cast<std::size_t>(person)][static_cast<std::size_t>(slot)] = image;
+    release.detected[static_cast<std::size_t>(pair)][static_cast<std::size_t>(person)][static_cast<std::size_t>(slot)] = detected;
+  }
+  std::filesystem::remove_all(scratch);
+
+  std::mt19937_64 rng(seed);
+  // Classic: 20 splits of 6 persons from the first three pairs.
+  for (int s = 0; s < 20; ++s) {
+    std::set<std::pair<int, int>> set;
+    while (set.size() < 6) {
+      const int pair = uniform_int(rng, 0, 2);
+      set.emplace(pair + 1, uniform_int(rng, 0, persons_per_pair[static_cast<std::size_t>(pair)] - 1) + 1);
+    }
+    std::vector<std::array<int, 2>> rows;
+    for (const auto& [pair, person] : set) rows.push_back({pair, person});
+    release.testsets.push_back(rows);
+  }
+  std::filesystem::create_directories(base / "cuhk03_release");
+  write_cuhk03_mat(base / "cuhk03_release" / "cuhk-03.mat", release);
+
+  // New protocol: 32 training identities, 28 tested with one query per camera.
+  std::vector<std::int64_t> order = ids;
+  for (std::size_t i = order.size() - 1; i > 0; --i)
+    std::swap(order[i], order[static_cast<std::size_t>(uniform_int(rng, 0, static_cast<int>(i)))]);
+  const std::set<std::int64_t> test_ids(order.begin() + 32, order.end());
+  for (const auto boxes : {Cuhk03Boxes::detected, Cuhk03Boxes::labeled}) {
+    const auto& cells = boxes == Cuhk03Boxes::labeled ? release.labeled : release.detected;
+    Cuhk03Protocol protocol;
+    std::mt19937_64 query_rng(seed + 7);  // the same queries for both box types
+    for (std::int64_t id = 1; id <= total; ++id) {
+      const auto [pair, person] = where[static_cast<std::size_t>(id)];
+      const auto& slots = cells[static_cast<std::size_t>(pair)][static_cast<std::size_t>(person)];
+      for (int view = 0; view < 2; ++view) {
+        std::vector<std::int64_t> indices;
+        for (int slot = view * 5; slot < view * 5 + 5; ++slot) {
+          if (slots[static_cast<std::size_t>(slot)].empty()) continue;
+          protocol.filelist.push_back(cuhk03_image_name(pair, person, slot));
+          protocol.labels.push_back(id);
+          indices.push_back(static_cast<std::int64_t>(protocol.filelist.size()));
+        }
+        if (indices.empty()) continue;
+        if (!test_ids.contains(id)) {
+          protocol.train_idx.insert(protocol.train_idx.end(), indices.begin(), indices.end());
+          continue;
+        }
+        const auto pick = static_cast<std::size_t>(uniform_int(query_rng, 0, static_cast<int>(indices.size()) - 1));
+        for (std::size_t i = 0; i < indices.size(); ++i)
+          (i == pick ? protocol.query_idx : protocol.gallery_idx).push_back(indices[i]);
+      }
+    }
+    write_cuhk03_protocol(base / fmt::format("cuhk03_new_protocol_config_{}.mat",
+                                             box_names[static_cast<int>(boxes)]), protocol);
+  }
+  write_synthetic_readme(base / "README.txt", "CUHK03", seed);
+}
+
+void CUHK03::synthesize(const std::filesystem::path& root, const Options&) {
+  write_synthetic_cuhk03(root);
+}
+
+}  // namespace fgreid::datasets
