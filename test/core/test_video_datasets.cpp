@@ -81,6 +81,8 @@ json subset(int ids, int tracklets, int cameras, int total, int min, double mean
 
 // --- MARS ----------------------------------------------------------------------------------
 
+void write_ilids(const fs::path& base);
+
 struct MarsTrack {
   std::string person;  // as in the names: 0001, 0000, 00-1
   int camera, tracklet, frames;
@@ -149,6 +151,28 @@ TEST_CASE("a MATLAB matrix written through matio is read back, and a wrong one i
   CHECK(mentions(message, "'ls_set'"));
   write_text(dir / "text.mat", "not a MATLAB file");
   CHECK(mentions(error_of([&] { (void)ds::read_mat_matrix(dir / "text.mat", "a"); }), (dir / "text.mat").string()));
+}
+
+TEST_CASE("the MARS and iLIDS-VID .mat files written here read in scipy as torchreid reads them") {
+  fgreid::test::TempDir dir;
+  write_mars(dir.path());
+  write_ilids(dir / "ilids");
+  const auto reference = fgreid::test::run_python_reference(R"(
+import json, os, sys
+from scipy.io import loadmat
+root = sys.argv[1]
+info = os.path.join(root, "info")
+train = loadmat(os.path.join(info, "tracks_train_info.mat"))["track_train_info"]
+test = loadmat(os.path.join(info, "tracks_test_info.mat"))["track_test_info"]
+query = loadmat(os.path.join(info, "query_IDX.mat"))["query_IDX"].squeeze()
+ls_set = loadmat(os.path.join(root, "ilids", "train-test people splits", "train_test_splits_ilidsvid.mat"))["ls_set"]
+print(json.dumps({"train": train.tolist(), "test_shape": list(test.shape), "query": query.tolist(),
+                  "ls_set": ls_set.tolist()}))
+)", dir);
+  CHECK(reference["train"] == json{{1, 3, 1, 1}, {4, 5, 1, 2}, {6, 9, 3, 4}, {10, 10, -1, 3}});
+  CHECK(reference["test_shape"] == json{7, 4});
+  CHECK(reference["query"] == json{6, 1});
+  CHECK(reference["ls_set"] == json{{3, 1, 2, 4}, {2, 4, 1, 3}});
 }
 
 TEST_CASE("MARS is read from its .mat files: junk dropped, distractors kept, query_IDX order") {
