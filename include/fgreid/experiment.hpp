@@ -90,6 +90,7 @@ struct Experiment {
     cli::add_flags(cli, "run", config.run);
     cli::add_flags(cli, "weights", config.weights);
     cli::add_flags(cli, "data", config.data);
+    data::add_flags(cli, config.data.augment);
     cli::add_flags(cli, "training", config.train);
     cli::add_flags(cli, "evaluation", config.eval);
     cli::add_flags(cli, "evaluation: re-ranking, st-ReID, protocols", config.suite);

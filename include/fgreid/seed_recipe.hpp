@@ -37,6 +37,7 @@ struct SeedRecipe : E {
     config.data.height = 224;
     config.data.width = 112;
     config.data.test_batch = 256;
+    config.data.augment = data::seed_pipeline();
     config.eval.flip_test = Features == TestFeatures::flip_normalized;
     config.eval.normalize_features = Features == TestFeatures::flip_normalized;
   }

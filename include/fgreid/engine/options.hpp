@@ -1,5 +1,6 @@
 #pragma once
 // The option groups every recipe has, besides its policies' own.
+#include <fgreid/data/transforms.hpp>
 #include <fgreid/eval/metrics.hpp>
 #include <fgreid/options.hpp>
 
@@ -90,15 +91,15 @@ struct DataOptions {
   int height = 256;
   /// Input image width in pixels.
   int width = 128;
-  /// Probability of a random horizontal flip of a training image.
-  double flip_probability = 0.5;
   /// Decoding threads of the data loader.
   int workers = 2;
   /// Batches decoded ahead of the training thread.
   int prefetch = 4;
   /// Images per batch when extracting evaluation features.
   int test_batch = 128;
-  FGREID_REFLECT(DataOptions, height, width, flip_probability, workers, prefetch, test_batch);
+  // Not a flag itself: each step's Options are flags of the "augmentation" group.
+  data::PipelineOptions augment;
+  FGREID_REFLECT(DataOptions, height, width, workers, prefetch, test_batch);
 };
 
 struct EvalOptions {

@@ -224,7 +224,7 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
   model.eval();
   data::BatchLoader loader(entries, data::sequential_batches(static_cast<std::int64_t>(entries.size()),
                                                              data.test_batch),
-                           data::ImageTransform{data.height, data.width, 0.0},
+                           data::Pipeline(data.height, data.width, data.augment, /*train=*/false),
                            data::LoaderOptions{data.workers, data.prefetch, device.is_cuda(), 0});
   std::vector<torch::Tensor> parts;
   while (auto batch = loader.next()) {
@@ -317,8 +317,8 @@ int execute(const Job& job, Parts parts) {
     model.train();
     const auto seed = static_cast<std::uint64_t>(job.run.seed) * 1000003u + static_cast<std::uint64_t>(epoch);
     data::BatchLoader loader(job.splits.train, parts.epoch_batches(seed),
-                             data::ImageTransform{job.data.height, job.data.width,
-                                                  job.data.flip_probability},
+                             data::Pipeline(job.data.height, job.data.width, job.data.augment,
+                                            /*train=*/true),
                              data::LoaderOptions{job.data.workers, job.data.prefetch,
                                                  device.is_cuda(), seed});
     auto window_start = Clock::now();
