@@ -221,6 +221,9 @@ TEST_CASE("a corrupt or vanished image is a DataError naming it, raised by next(
     std::ofstream(bad, std::ios::binary | std::ios::trunc) << "\x89PNG\r\n\x1a\n not really";
   }
   SUBCASE("vanished") { std::filesystem::remove(bad); }
+  SUBCASE("corrupt JPEG (the TurboJPEG path)") {
+    std::ofstream(bad, std::ios::binary | std::ios::trunc) << "\xFF\xD8\xFF\xE0 not a JPEG body";
+  }
   for (const int workers : {1, 3}) {
     fd::BatchLoader loader(entries, fd::sequential_batches(16, 4), fd::ImageTransform{64, 32},
                            {.workers = workers, .prefetch = 2});
