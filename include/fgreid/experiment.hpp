@@ -8,6 +8,7 @@
 //                             samplers::PK<16, 4>,
 //                             datasets::Market1501>;
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/video.hpp>
 #include <fgreid/engine/flags.hpp>
 #include <fgreid/engine/options.hpp>
 #include <fgreid/engine/run.hpp>
@@ -119,7 +120,10 @@ struct Experiment {
           D::name, [&](const std::filesystem::path& root) { D::synthesize(root, config.dataset); });
     job.splits = D::load(job.data_root, config.dataset);
     if (config.run.summary) {
-      std::puts(datasets::summarize(job.splits).dump().c_str());
+      const auto summary = D::modality == datasets::Modality::video
+                               ? datasets::summarize_video(job.splits)
+                               : datasets::summarize(job.splits);
+      std::puts(summary.dump().c_str());
       return 0;
     }
     if (job.splits.train.empty()) throw DataError(job.data_root.string() + ": no training images");
@@ -155,6 +159,12 @@ struct Experiment {
       sampler->reset(seed);
       return [sampler] { return sampler->next(); };
     };
+    if constexpr (D::modality == datasets::Modality::video) {
+      static_assert(requires(S& s) { s.clip_chooser(); s.test_clip_plan(); },
+                    "a video dataset needs a sampler that draws clips (samplers::VideoPK)");
+      parts.train_frames = sampler->clip_chooser();
+      job.test_clips = sampler->test_clip_plan();
+    }
     return engine::execute(job, std::move(parts));
   }
 };

@@ -4,6 +4,7 @@
 #include <fgreid/data/loader.hpp>
 #include <fgreid/datasets/splits.hpp>
 #include <fgreid/engine/options.hpp>
+#include <fgreid/engine/video_features.hpp>
 #include <fgreid/eval/suite.hpp>
 #include <fgreid/losses/concept.hpp>
 #include <fgreid/models/module.hpp>
@@ -29,6 +30,8 @@ struct Job {
   nlohmann::json flags;  ///< every flag's resolved value, kept with outputs and checkpoints
   std::filesystem::path data_root;
   datasets::Splits splits;
+  /// Video datasets: the test clips of a tracklet, whose features are averaged (empty: images).
+  ClipPlan test_clips;
 };
 
 /// The policies, built and type-erased.
@@ -45,6 +48,8 @@ struct Parts {
   /// Starts a sampler epoch with a seed and yields its batches of train indices.
   std::function<data::BatchSource(std::uint64_t seed)> epoch_batches;
   std::int64_t batches_per_epoch = 0;
+  /// Video datasets: the frames of a training tracklet's clip (empty: one image per entry).
+  data::FrameChooser train_frames;
 };
 
 /// Trains with periodic evaluation (or only evaluates, with --evaluate), writes the outputs,

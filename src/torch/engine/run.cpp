@@ -100,6 +100,13 @@ std::vector<std::filesystem::path> first_images(const std::vector<datasets::Entr
   return paths;
 }
 
+/// Image features, or for a video dataset each tracklet's mean over its test clips.
+torch::Tensor features_of(models::ReidModuleImpl& model, const std::vector<datasets::Entry>& entries,
+                          const Job& job, const EvalOptions& eval, torch::Device device) {
+  return job.test_clips ? extract_video_features(model, entries, job.test_clips, job.data, eval, device)
+                        : extract_features(model, entries, job.data, eval, device);
+}
+
 /// --visualize-attention and --plot-centers: the model's pictures after epoch `tag`.
 void draw_model_pictures(models::ReidModuleImpl& model, const Job& job, const Parts& parts,
                          torch::Device device, const std::filesystem::path& output,
@@ -123,7 +130,7 @@ void draw_model_pictures(models::ReidModuleImpl& model, const Job& job, const Pa
         ++taken[entry.pid];
         sample.push_back(entry);
       }
-    const auto features = extract_features(model, sample, job.data, EvalOptions{}, device);
+    const auto features = features_of(model, sample, job, EvalOptions{}, device);
     const auto labels = as_tensor(column(sample, &datasets::Entry::pid));
     auto params = model.named_parameters();
     const auto* classifier = params.find("classifier.weight");
@@ -139,8 +146,8 @@ Evaluation evaluate(models::ReidModuleImpl& model, const Job& job, torch::Device
   const auto start = Clock::now();
   const auto& splits = job.splits;
   eval::FeatureSet set;
-  set.query_features = extract_features(model, splits.query, job.data, job.eval, device);
-  set.gallery_features = extract_features(model, splits.gallery, job.data, job.eval, device);
+  set.query_features = features_of(model, splits.query, job, job.eval, device);
+  set.gallery_features = features_of(model, splits.gallery, job, job.eval, device);
   set.query_pids = as_tensor(column(splits.query, &datasets::Entry::pid));
   set.gallery_pids = as_tensor(column(splits.gallery, &datasets::Entry::pid));
   set.query_camids = as_tensor(column(splits.query, &datasets::Entry::camid));
@@ -320,7 +327,7 @@ int execute(const Job& job, Parts parts) {
                              data::Pipeline(job.data.height, job.data.width, job.data.augment,
                                             /*train=*/true),
                              data::LoaderOptions{job.data.workers, job.data.prefetch,
-                                                 device.is_cuda(), seed});
+                                                 device.is_cuda(), seed, parts.train_frames});
     auto window_start = Clock::now();
     std::int64_t window_images = 0, step = 0;
     double window_wait = loader.wait_seconds();
