@@ -47,6 +47,8 @@ void write_synthetic_market(const std::filesystem::path& root, std::uint64_t see
 struct Market1501 {
   static constexpr std::string_view name = "Market-1501";
   static constexpr Modality modality = Modality::image;
+  /// The seed keeps the checkpoint of best mAP, not rank-1, on this dataset (its -f).
+  static constexpr bool select_by_map = true;
   using Options = ValidationOptions;
 
   /// Reads bounding_box_train/, query/ and bounding_box_test/ from `root` or from

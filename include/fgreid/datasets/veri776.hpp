@@ -37,6 +37,8 @@ void write_synthetic_veri(const std::filesystem::path& root, std::uint64_t seed 
 struct VeRi776 {
   static constexpr std::string_view name = "VeRi-776";
   static constexpr Modality modality = Modality::image;
+  /// The seed keeps the checkpoint of best mAP, not rank-1, on this dataset (its -f).
+  static constexpr bool select_by_map = true;
   using Options = ValidationOptions;
 
   /// Reads image_train/, image_query/ and image_test/ from `root` or `root`/VeRi/. Every .jpg

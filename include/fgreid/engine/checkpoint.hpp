@@ -10,18 +10,22 @@ namespace fgreid::engine {
 
 /// Saves every parameter and buffer of `model` under its dotted name, with `meta` (recipe,
 /// model, classes, epoch, metrics, flags) as JSON text, atomically (temporary file + rename).
-/// `extra` are further named tensors kept with the model's (a loss's centers: "loss.centers").
+/// `extra` are further named tensors kept with the model's (a loss's centers: "loss.centers",
+/// generator states, the gradient scaler's); `optimizer`, when given, is kept too (--resume).
 void save_checkpoint(const std::filesystem::path& path, const torch::nn::Module& model,
                      const nlohmann::json& meta,
-                     const std::vector<std::pair<std::string, torch::Tensor>>& extra = {});
+                     const std::vector<std::pair<std::string, torch::Tensor>>& extra = {},
+                     const torch::optim::Optimizer* optimizer = nullptr);
 
 /// Loads a checkpoint written by save_checkpoint into `model`. Throws DataError naming the file
 /// when it is missing or unreadable, was written for another model (`meta["model"]` differs
 /// from `model_name`), or its tensors do not match by name and shape (listing them).
-/// `extra` tensors are filled in place from the records of the same names, as they must be.
+/// `extra` tensors are filled in place from the records of the same names, as they must be;
+/// `optimizer`, when given, gets the stored optimizer state (DataError when there is none).
 nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                                const std::string& model_name,
-                               const std::vector<std::pair<std::string, torch::Tensor>>& extra = {});
+                               const std::vector<std::pair<std::string, torch::Tensor>>& extra = {},
+                               torch::optim::Optimizer* optimizer = nullptr);
 
 /// `--init-from`: starts `model` from a checkpoint of another run, possibly another recipe
 /// (VehicleID -> VeRi, or a video model's trunks into an image model). Only tensors whose names

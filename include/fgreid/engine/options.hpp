@@ -18,6 +18,10 @@ struct EnumNames;
 namespace engine {
 
 enum class DeviceChoice { automatic, cpu, cuda };
+enum class AmpMode { off, bf16, fp16 };
+enum class OptimizerKind { adam, sgd };
+enum class ScheduleKind { multistep, cosine };
+enum class SelectionMetric { rank1, mAP };
 
 struct RunOptions {
   /// Dataset root holding the release's folders; none: the synthetic stand-in, generated once.
@@ -38,8 +42,16 @@ struct RunOptions {
   bool evaluate = false;
   /// Model checkpoint to evaluate (--evaluate).
   std::filesystem::path weights;
+  /// Continue an interrupted run exactly: its output folder (takes last.pt) or a checkpoint file.
+  std::filesystem::path resume;
+  /// Mixed precision on CUDA: bf16, fp16 (with a gradient scaler) or off.
+  AmpMode amp = AmpMode::off;
+  /// Keep images and convolution weights in channels-last (NHWC) memory layout (CUDA).
+  bool channels_last = false;
+  /// Let cuDNN time its convolution algorithms for the input size once and keep the fastest.
+  bool cudnn_benchmark = true;
   FGREID_REFLECT(RunOptions, data_root, output, device, threads, seed, summary, extract, evaluate,
-                 weights);
+                 weights, resume, amp, channels_last, cudnn_benchmark);
 };
 
 struct WeightsOptions {
@@ -64,6 +76,22 @@ struct WeightsOptions {
 struct TrainOptions {
   /// Training epochs.
   int max_epoch = 120;
+  /// Optimizer of the model: adam or sgd.
+  OptimizerKind optimizer = OptimizerKind::adam;
+  /// SGD momentum.
+  double momentum = 0.9;
+  /// Nesterov momentum for SGD.
+  bool nesterov = false;
+  /// Apply weight decay to biases and BatchNorm parameters too (false keeps them out).
+  bool decay_bias_bn = true;
+  /// Learning-rate schedule after warm-up: multistep (×gamma at each milestone) or cosine (to 0 at the last epoch).
+  ScheduleKind schedule = ScheduleKind::multistep;
+  /// Metric that picks best.pt: rank1 or mAP.
+  SelectionMetric best_metric = SelectionMetric::rank1;
+  /// At each evaluation, draw loss, learning-rate and metric curves as curves.png.
+  bool plot = false;
+  /// Iterations per epoch; 0 = one pass of the sampler (for long epochs, or quick trials).
+  std::int64_t epoch_iterations = 0;
   /// First epoch (0-based) that is evaluated; the seed spells it --thresold.
   int eval_start = 0;
   /// Evaluate every this many epochs from --eval-start (and always after the last).
@@ -82,7 +110,8 @@ struct TrainOptions {
   double gamma = 0.1;
   /// Print a progress line every this many iterations.
   int print_every = 20;
-  FGREID_REFLECT(TrainOptions, max_epoch, eval_start, eval_every, lr, weight_decay, warmup_epochs,
+  FGREID_REFLECT(TrainOptions, max_epoch, optimizer, momentum, nesterov, decay_bias_bn, schedule,
+                 best_metric, plot, epoch_iterations, eval_start, eval_every, lr, weight_decay, warmup_epochs,
                  warmup_factor, milestones, gamma, print_every);
 };
 
@@ -126,6 +155,22 @@ struct EvalOptions {
 template <>
 struct EnumNames<engine::DeviceChoice> {
   static constexpr std::array<std::string_view, 3> values{"auto", "cpu", "cuda"};
+};
+template <>
+struct EnumNames<engine::AmpMode> {
+  static constexpr std::array<std::string_view, 3> values{"off", "bf16", "fp16"};
+};
+template <>
+struct EnumNames<engine::OptimizerKind> {
+  static constexpr std::array<std::string_view, 2> values{"adam", "sgd"};
+};
+template <>
+struct EnumNames<engine::ScheduleKind> {
+  static constexpr std::array<std::string_view, 2> values{"multistep", "cosine"};
+};
+template <>
+struct EnumNames<engine::SelectionMetric> {
+  static constexpr std::array<std::string_view, 2> values{"rank1", "mAP"};
 };
 template <>
 struct EnumNames<eval::Metric> {

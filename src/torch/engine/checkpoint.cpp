@@ -11,6 +11,7 @@ namespace fgreid::engine {
 
 namespace {
 constexpr const char* kMetaKey = "fgreid.meta";
+constexpr const char* kOptimizerKey = "fgreid.optimizer";
 
 std::vector<std::pair<std::string, torch::Tensor>> named_state(const torch::nn::Module& model) {
   std::vector<std::pair<std::string, torch::Tensor>> state;
@@ -22,13 +23,19 @@ std::vector<std::pair<std::string, torch::Tensor>> named_state(const torch::nn::
 
 void save_checkpoint(const std::filesystem::path& path, const torch::nn::Module& model,
                      const nlohmann::json& meta,
-                     const std::vector<std::pair<std::string, torch::Tensor>>& extra) {
+                     const std::vector<std::pair<std::string, torch::Tensor>>& extra,
+                     const torch::optim::Optimizer* optimizer) {
   torch::serialize::OutputArchive archive;
   archive.write(kMetaKey, c10::IValue(meta.dump()));
   auto state = named_state(model);
   state.insert(state.end(), extra.begin(), extra.end());
   for (const auto& [name, tensor] : state)
     archive.write(name, tensor.detach().to(torch::kCPU), tensor.is_floating_point() ? false : true);
+  if (optimizer != nullptr) {
+    torch::serialize::OutputArchive state;
+    optimizer->save(state);
+    archive.write(kOptimizerKey, state);
+  }
   std::ostringstream bytes;
   archive.save_to(bytes);
   write_file_atomically(path, bytes.str());
@@ -60,7 +67,8 @@ nlohmann::json open_checkpoint(const std::filesystem::path& path,
 
 nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
                                const std::string& model_name,
-                               const std::vector<std::pair<std::string, torch::Tensor>>& extra) {
+                               const std::vector<std::pair<std::string, torch::Tensor>>& extra,
+                               torch::optim::Optimizer* optimizer) {
   torch::serialize::InputArchive archive;
   const auto meta = open_checkpoint(path, archive);
   if (meta.value("model", "") != model_name)
@@ -86,6 +94,18 @@ nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Mod
     throw DataError(fmt::format("{}: does not fit this model: missing [{}], shape mismatch [{}]",
                                 path.string(), fmt::join(missing, ", "),
                                 fmt::join(mismatched, ", ")));
+  if (optimizer != nullptr) {
+    torch::serialize::InputArchive state;
+    if (!archive.try_read(kOptimizerKey, state))
+      throw DataError(fmt::format("{}: holds no optimizer state, so training cannot continue "
+                                  "exactly from it", path.string()));
+    try {
+      optimizer->load(state);
+    } catch (const c10::Error& e) {
+      throw DataError(fmt::format("{}: its optimizer state does not fit this run's optimizer ({})",
+                                  path.string(), library_reason(e.what_without_backtrace())));
+    }
+  }
   return meta;
 }
 

@@ -1,0 +1,189 @@
+// bench_train_step: images/s of full training iterations (forward, loss, backward, optimizer
+// step) of a recipe's model and objective at 256×128, batch 64 (P = 16 × K = 4), against the
+// same network and loss in PyTorch-Python (bench/train_step_peer.py) in the same invocation,
+// with the same thread count, device, precision and memory layout.
+//
+//   bench_train_step [--model baseline|fgreid] [--device cpu|cuda] [--threads N]
+//                    [--amp off|bf16|fp16] [--channels-last] [--warmup W] [--iterations N]
+//                    [--height H] [--width W] [--peak-tflops T] [--skip-peer]
+//
+// baseline: BNNeck<ResNet-50> + label-smoothed CE + batch-hard triplet (recipe_baseline) vs
+// torchvision's resnet50 with the same neck and losses. fgreid: the FGReID network + the seed's
+// objective (recipe_market_image) vs test/reference/fgreid_reference.py's module and objective.
+// Prints one JSON line: both rates, their ratio, model MACs/FLOPs per image, and on CUDA the
+// fraction of the GPU's bf16 dense peak (--peak-tflops, H100 SXM: 989) the C++ run achieves.
+#include <fgreid/engine/optim.hpp>
+#include <fgreid/models/summary.hpp>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "recipes/baseline.hpp"
+#include "recipes/market_image.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <string>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+namespace engine = fgreid::engine;
+
+struct Settings {
+  std::string model = "baseline";
+  std::string device = "cpu";
+  std::string amp = "off";
+  bool channels_last = false;
+  int threads = 0;
+  int warmup = 2;
+  int iterations = 3;
+  std::int64_t height = 256, width = 128, batch_p = 16, batch_k = 4, classes = 751;
+  double peak_tflops = 989.0;
+  bool skip_peer = false;
+};
+
+Settings parse(int argc, char** argv) {
+  Settings s;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) throw std::invalid_argument(flag + " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--model") s.model = value();
+    else if (flag == "--device") s.device = value();
+    else if (flag == "--amp") s.amp = value();
+    else if (flag == "--channels-last") s.channels_last = true;
+    else if (flag == "--threads") s.threads = std::stoi(value());
+    else if (flag == "--warmup") s.warmup = std::stoi(value());
+    else if (flag == "--iterations") s.iterations = std::stoi(value());
+    else if (flag == "--height") s.height = std::stoll(value());
+    else if (flag == "--width") s.width = std::stoll(value());
+    else if (flag == "--peak-tflops") s.peak_tflops = std::stod(value());
+    else if (flag == "--skip-peer") s.skip_peer = true;
+    else throw std::invalid_argument("unknown flag " + flag);
+  }
+  if (s.model != "baseline" && s.model != "fgreid") throw std::invalid_argument("--model baseline|fgreid");
+  if (s.amp != "off" && s.amp != "bf16" && s.amp != "fp16") throw std::invalid_argument("--amp off|bf16|fp16");
+  return s;
+}
+
+engine::AmpMode amp_mode(const std::string& amp) {
+  return amp == "bf16" ? engine::AmpMode::bf16 : amp == "fp16" ? engine::AmpMode::fp16 : engine::AmpMode::off;
+}
+
+void synchronize(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+/// Times `iterations` training steps of Recipe's model and loss after `warmup` ones.
+template <class Recipe>
+nlohmann::json run_cpp(const Settings& s) {
+  const torch::Device device(s.device == "cuda" ? torch::kCUDA : torch::kCPU);
+  typename Recipe::Config config;
+  Recipe::defaults(config);
+  torch::manual_seed(0);
+  auto model = Recipe::ModelPolicy::build(
+      config.model, fgreid::models::ModelContext{s.classes, s.height, s.width});
+  const auto macs = fgreid::models::describe_model(*model, s.height, s.width).macs_per_image;
+  typename Recipe::LossPolicy loss(config.loss,
+                                   fgreid::losses::LossContext{s.classes, model->feature_dim()});
+  model->to(device);
+  fgreid::losses::for_each_own_optimizer(loss, [&](auto& part) { part.to(device); });
+  if (s.channels_last)
+    for (auto& parameter : model->parameters())
+      if (parameter.dim() == 4) parameter.set_data(parameter.contiguous(at::MemoryFormat::ChannelsLast));
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  engine::TrainOptions train = config.train;
+  auto optimizer = engine::make_optimizer(*model, train);
+  const auto amp = amp_mode(s.amp);
+  engine::GradScaler scaler(amp == engine::AmpMode::fp16, device);
+  std::vector<torch::Tensor> parameters = model->parameters();
+
+  const auto batch = s.batch_p * s.batch_k;
+  auto images = torch::randn({batch, 3, s.height, s.width}).to(device);
+  if (s.channels_last) images = images.contiguous(at::MemoryFormat::ChannelsLast);
+  const auto labels = torch::randperm(s.classes).slice(0, 0, s.batch_p).repeat_interleave(s.batch_k).to(device);
+  model->train();
+  double loss_value = 0;
+  auto step = [&] {
+    fgreid::losses::LossResult result;
+    {
+      engine::AutocastScope autocast(device, amp);
+      result = loss(model->forward_train(images), labels);
+    }
+    optimizer->zero_grad();
+    scaler.scale(result.total).backward();
+    if (scaler.unscale(parameters)) {
+      optimizer->step();
+      fgreid::losses::for_each_own_optimizer(loss, [](auto& part) { part.step(); });
+    }
+    scaler.update();
+    return result.total;
+  };
+  for (int i = 0; i < s.warmup; ++i) step();
+  synchronize(device);
+  const auto start = Clock::now();
+  torch::Tensor last;
+  for (int i = 0; i < s.iterations; ++i) last = step();
+  synchronize(device);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  loss_value = last.item<double>();
+  return {{"images_per_s", static_cast<double>(batch * s.iterations) / seconds},
+          {"seconds", seconds},
+          {"loss", loss_value},
+          {"macs_per_image", macs}};
+}
+
+nlohmann::json run_peer(const Settings& s) {
+  const std::string command = fmt::format(
+      "{} {}/bench/train_step_peer.py --model {} --device {} --threads {} --amp {} {} --warmup {} "
+      "--iterations {} --height {} --width {} --classes {}",
+      FGREID_PYTHON, FGREID_SOURCE_DIR, s.model, s.device, at::get_num_threads(), s.amp,
+      s.channels_last ? "--channels-last" : "", s.warmup, s.iterations, s.height, s.width, s.classes);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) throw std::runtime_error("cannot start " + command);
+  std::string out;
+  char buffer[4096];
+  while (auto n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
+  if (::pclose(pipe) != 0) throw std::runtime_error("the Python peer failed: " + command);
+  const auto end = out.find_last_not_of('\n');
+  const auto begin = out.rfind('\n', end);
+  return nlohmann::json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const auto s = parse(argc, argv);
+    if (s.threads > 0) at::set_num_threads(s.threads);
+    if (s.device == "cuda" && !torch::cuda::is_available())
+      throw std::invalid_argument("--device cuda: no CUDA device");
+    nlohmann::json result{{"benchmark", "train_step"}, {"model", s.model},   {"device", s.device},
+                          {"amp", s.amp},              {"channels_last", s.channels_last},
+                          {"threads", at::get_num_threads()},
+                          {"batch", s.batch_p * s.batch_k}, {"height", s.height}, {"width", s.width}};
+    result["fgreid"] = s.model == "baseline" ? run_cpp<fgreid::recipes::baseline::Recipe>(s)
+                                             : run_cpp<fgreid::recipes::market_image::Recipe>(s);
+    // A training step is about three forward passes: forward, and backward's two products.
+    const double flops = 2.0 * 3.0 * result["fgreid"]["macs_per_image"].get<double>();
+    result["train_gflops_per_image"] = flops / 1e9;
+    const double rate = result["fgreid"]["images_per_s"].get<double>();
+    result["fgreid"]["tflops"] = rate * flops / 1e12;
+    if (s.device == "cuda") result["fraction_of_bf16_peak"] = rate * flops / 1e12 / s.peak_tflops;
+    if (!s.skip_peer) {
+      result["pytorch"] = run_peer(s);
+      result["ratio"] = rate / result["pytorch"]["images_per_s"].get<double>();
+    }
+    std::cout << result.dump() << std::endl;
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "bench_train_step: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,241 @@
+// The training engine's contract: schedules and optimizers, mixed precision's scaler, the
+// progress display, --plot, and runs that stop (Ctrl-C) and resume bit-exactly.
+#include <fgreid/detail/pickle.hpp>
+#include <fgreid/engine/curves.hpp>
+#include <fgreid/engine/optim.hpp>
+#include <fgreid/engine/progress.hpp>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "support.hpp"
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <numbers>
+#include <sstream>
+
+using fgreid::test::last_line;
+using fgreid::test::run_command;
+namespace engine = fgreid::engine;
+
+namespace {
+const std::string kBaseline = std::string(FGREID_BINARY_DIR) + "/recipe_baseline";
+const std::string kMarket = std::string(FGREID_BINARY_DIR) + "/recipe_market_image";
+// Two epochs of six iterations each, evaluated only at the end; on the CPU, where kernels are
+// deterministic (on a GPU, --device auto would pick CUDA).
+const std::string kTiny =
+    " --device cpu --threads 1 --workers 1 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 2"
+    " --epoch-iterations 6 --eval-start 1 --print-every 1 --test-batch 64 --warmup-epochs 1"
+    " --milestones 1";
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+TEST_CASE("learning-rate schedules: the seed's warm-up and steps, and cosine") {
+  engine::TrainOptions seed;
+  seed.warmup_epochs = 10;
+  seed.warmup_factor = 0.01;
+  seed.milestones = {40, 70};
+  seed.gamma = 0.4972545632405633;
+  // seed-facts §3: 0.01(1 - e/10) + e/10 for e < 10, then γ^{#milestones ≤ e}.
+  for (int e : {0, 3, 9}) CHECK(engine::lr_factor(seed, e) == doctest::Approx(0.01 * (1 - e / 10.0) + e / 10.0));
+  CHECK(engine::lr_factor(seed, 10) == 1.0);
+  CHECK(engine::lr_factor(seed, 39) == 1.0);
+  CHECK(engine::lr_factor(seed, 40) == doctest::Approx(seed.gamma));
+  CHECK(engine::lr_factor(seed, 499) == doctest::Approx(seed.gamma * seed.gamma));
+
+  engine::TrainOptions cosine = seed;
+  cosine.schedule = engine::ScheduleKind::cosine;
+  cosine.max_epoch = 110;
+  CHECK(engine::lr_factor(cosine, 5) == engine::lr_factor(seed, 5));  // warm-up unchanged
+  CHECK(engine::lr_factor(cosine, 10) == doctest::Approx(1.0));
+  CHECK(engine::lr_factor(cosine, 60) == doctest::Approx(0.5));
+  CHECK(engine::lr_factor(cosine, 35) == doctest::Approx(0.5 * (1 + std::cos(std::numbers::pi / 4))));
+  CHECK(engine::lr_factor(cosine, 110) == doctest::Approx(0.0).epsilon(1e-12));
+}
+
+TEST_CASE("optimizers: Adam or SGD, biases and BatchNorm out of weight decay on request") {
+  torch::nn::Sequential net(torch::nn::Linear(4, 3), torch::nn::BatchNorm1d(3),
+                            torch::nn::Linear(torch::nn::LinearOptions(3, 2).bias(false)));
+  engine::TrainOptions train;
+  train.weight_decay = 5e-4;
+  auto adam = engine::make_optimizer(*net, train);
+  REQUIRE(adam->param_groups().size() == 1);
+  CHECK(adam->param_groups()[0].params().size() == 5);
+  CHECK(dynamic_cast<torch::optim::Adam*>(adam.get()) != nullptr);
+
+  train.decay_bias_bn = false;
+  train.optimizer = engine::OptimizerKind::sgd;
+  train.momentum = 0.8;
+  train.nesterov = true;
+  auto sgd = engine::make_optimizer(*net, train);
+  REQUIRE(sgd->param_groups().size() == 2);
+  // decayed: the two Linear weights; exempt: the first Linear's bias and BatchNorm's weight and bias
+  CHECK(sgd->param_groups()[0].params().size() == 2);
+  CHECK(sgd->param_groups()[1].params().size() == 3);
+  const auto& decayed = static_cast<const torch::optim::SGDOptions&>(sgd->param_groups()[0].options());
+  const auto& exempt = static_cast<const torch::optim::SGDOptions&>(sgd->param_groups()[1].options());
+  CHECK(decayed.weight_decay() == 5e-4);
+  CHECK(exempt.weight_decay() == 0.0);
+  CHECK(exempt.momentum() == 0.8);
+  CHECK(exempt.nesterov());
+  engine::set_learning_rate(*sgd, 0.25);
+  for (const auto& group : sgd->param_groups()) CHECK(group.options().get_lr() == 0.25);
+}
+
+TEST_CASE("fp16's gradient scaler unscales, skips non-finite steps and adapts its scale") {
+  engine::GradScaler scaler(true, torch::kCPU);
+  auto weight = torch::ones({3}, torch::requires_grad());
+  scaler.scale((weight * 2).sum()).backward();
+  CHECK(weight.grad()[0].item<float>() == 65536.0F * 2);
+  CHECK(scaler.unscale({weight}));
+  CHECK(torch::allclose(weight.grad(), torch::full({3}, 2.0)));
+  scaler.update();
+  CHECK(scaler.state()[0].second.item<float>() == 65536.0F);
+
+  weight.mutable_grad() = torch::tensor({1.0F, INFINITY, 0.0F});
+  CHECK_FALSE(scaler.unscale({weight}));
+  scaler.update();
+  CHECK(scaler.state()[0].second.item<float>() == 32768.0F);  // backed off by half
+
+  for (int i = 0; i < 2000; ++i) {
+    weight.mutable_grad() = torch::ones({3});
+    REQUIRE(scaler.unscale({weight}));
+    scaler.update();
+  }
+  CHECK(scaler.state()[0].second.item<float>() == 65536.0F);  // grown after 2000 clean steps
+
+  engine::GradScaler off(false, torch::kCPU);
+  const auto loss = torch::tensor(3.0F);
+  CHECK(off.scale(loss).item<float>() == 3.0F);
+  CHECK(off.state().empty());
+}
+
+TEST_CASE("autocast scope: lower precision inside, the previous state after") {
+  const auto a = torch::randn({8, 8}), b = torch::randn({8, 8});
+  {
+    engine::AutocastScope scope(torch::kCPU, engine::AmpMode::bf16);
+    CHECK((torch::mm(a, b).scalar_type() == torch::kBFloat16));
+  }
+  CHECK((torch::mm(a, b).scalar_type() == torch::kFloat));
+  engine::AutocastScope off(torch::kCPU, engine::AmpMode::off);
+  CHECK((torch::mm(a, b).scalar_type() == torch::kFloat));
+}
+
+TEST_CASE("progress: plain lines every --print-every iterations and at the epoch's end") {
+  engine::Progress plain(false, 5);
+  std::vector<std::int64_t> shown;
+  for (std::int64_t step = 1; step <= 12; ++step)
+    if (plain.due(step, 12)) shown.push_back(step);
+  CHECK(shown == std::vector<std::int64_t>{5, 10, 12});
+  engine::ProgressState state{.epoch = 2, .epochs = 30, .step = 7, .steps = 12, .loss = 1.25,
+                              .terms = {{"ce", 1.0}, {"triplet", 0.25}}, .lr = 3.5e-4,
+                              .images_per_s = 120.5, .data_wait = 0.04, .eta_seconds = 3725};
+  CHECK(engine::Progress::describe(state) ==
+        "epoch 2/30 iter 7/12 loss 1.2500 ce 1.0000 triplet 0.2500 lr 3.50e-04 120.5 img/s "
+        "data-wait 4% ETA 1:02:05");
+}
+
+TEST_CASE("--plot draws loss, learning rate and metrics from the log, skipping a torn line") {
+  fgreid::test::TempDir dir;
+  {
+    std::ofstream log(dir / "log.jsonl");
+    for (int i = 1; i <= 20; ++i)
+      log << nlohmann::json{{"epoch", 1 + i / 10}, {"global_iteration", i}, {"loss", 5.0 / i},
+                            {"ce", 4.0 / i}, {"lr", 1e-4 * i}}.dump() << "\n";
+    log << nlohmann::json{{"evaluation", {{"epoch", 2}, {"rank1", 0.5}, {"mAP", 0.3}}}}.dump() << "\n";
+    log << "{\"epoch\": 3, \"glob";  // cut short by a crash
+  }
+  engine::write_training_curves(dir / "log.jsonl", dir / "curves.png");
+  const cv::Mat image = cv::imread((dir / "curves.png").string());
+  REQUIRE_FALSE(image.empty());
+  CHECK(image.cols == 900);
+  CHECK(image.rows == 960);
+  // Each panel has ink of the first series' colour (tab:blue, BGR 180,119,31) inside its box.
+  for (int panel = 0; panel < 3; ++panel) {
+    const cv::Mat box = image(cv::Rect(90, panel * 320 + 45, 780, 220));
+    cv::Mat mask;
+    cv::inRange(box, cv::Scalar(170, 109, 21), cv::Scalar(190, 129, 41), mask);
+    INFO("panel ", panel);
+    CHECK(cv::countNonZero(mask) > 50);
+  }
+  CHECK_THROWS_WITH(engine::write_training_curves(dir / "missing.jsonl", dir / "x.png"),
+                    doctest::Contains("missing.jsonl"));
+}
+
+TEST_CASE("a run stopped by Ctrl-C and resumed ends bit-identical to an uninterrupted one") {
+  fgreid::test::TempDir dir;
+  const auto whole = run_command(kBaseline + kTiny + " --plot --output " + (dir / "whole").string() +
+                                 " --export-weights " + (dir / "whole.pt").string());
+  REQUIRE_MESSAGE(whole.exit_code == 0, whole.err);
+  CHECK(std::filesystem::exists(dir / "whole" / "curves.png"));
+  // How many iterations an epoch has, from the log: stop in the middle of the second epoch.
+  std::int64_t per_epoch = 0;
+  {
+    std::ifstream log(dir / "whole" / "log.jsonl");
+    std::string line;
+    while (std::getline(log, line)) {
+      const auto record = nlohmann::json::parse(line);
+      if (record.contains("iterations")) per_epoch = record["iterations"].get<std::int64_t>();
+    }
+  }
+  REQUIRE(per_epoch >= 2);
+  const auto stop_at = per_epoch + per_epoch / 2;
+
+  const auto stopped = run_command("FGREID_INTERRUPT_AFTER_ITERATION=" + std::to_string(stop_at) + " " +
+                                   kBaseline + kTiny + " --output " + (dir / "parts").string());
+  CHECK(stopped.exit_code == 130);
+  CHECK(stopped.err.find("--resume " + (dir / "parts").string()) != std::string::npos);
+  REQUIRE(std::filesystem::exists(dir / "parts" / "last.pt"));
+  CHECK_FALSE(std::filesystem::exists(dir / "parts" / "metrics.json"));
+
+  const auto resumed = run_command(kBaseline + kTiny + " --resume " + (dir / "parts").string() +
+                                   " --export-weights " + (dir / "parts.pt").string());
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  CHECK(resumed.err.find("resuming") != std::string::npos);
+  auto metrics = [](const std::string& out) {
+    auto j = nlohmann::json::parse(last_line(out));
+    return std::make_pair(j["rank1"].get<double>(), j["mAP"].get<double>());
+  };
+  CHECK(metrics(resumed.out) == metrics(whole.out));
+
+  const auto a = fgreid::detail::load_tensor_dict(dir / "whole.pt");
+  std::map<std::string, torch::Tensor> b;
+  for (auto& [name, tensor] : fgreid::detail::load_tensor_dict(dir / "parts.pt")) b[name] = tensor;
+  REQUIRE(a.size() == b.size());
+  REQUIRE(a.size() > 100);
+  std::size_t different = 0;
+  for (const auto& [name, tensor] : a) {
+    REQUIRE_MESSAGE(b.contains(name), name);
+    if (!torch::equal(tensor, b.at(name))) ++different;
+  }
+  CHECK(different == 0);
+
+  {  // a checkpoint of another model is refused and nothing is overwritten
+    const auto before = read_text(dir / "parts" / "config.json");
+    const auto wrong = run_command(kMarket + kTiny + " --resume " + (dir / "parts").string());
+    CHECK(wrong.exit_code == 1);
+    CHECK(last_line(wrong.err).starts_with("recipe_market_image: error: " + (dir / "parts" / "last.pt").string()));
+    CHECK(wrong.err.find("model") != std::string::npos);
+    CHECK(read_text(dir / "parts" / "config.json") == before);
+  }
+  {  // a truncated checkpoint is refused, naming the file
+
+    const auto bytes = read_text(dir / "parts" / "last.pt");
+    std::filesystem::create_directories(dir / "torn");
+    std::ofstream(dir / "torn" / "last.pt", std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+    const auto torn = run_command(kBaseline + kTiny + " --resume " + (dir / "torn").string());
+    CHECK(torn.exit_code == 1);
+    CHECK(last_line(torn.err).starts_with("recipe_baseline: error: " + (dir / "torn" / "last.pt").string()));
+    CHECK(read_text(dir / "torn" / "last.pt").size() == bytes.size() / 2);
+    CHECK_FALSE(std::filesystem::exists(dir / "torn" / "config.json"));
+  }
+}
