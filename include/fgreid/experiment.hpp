@@ -71,7 +71,11 @@ struct Experiment {
 
   /// The recipe's own defaults, over the policies' (e.g. flip-averaged, normalised test
   /// features). A recipe that needs some derives from its Experiment and hides this.
-  static void defaults(Config&) {}
+  static void defaults(Config& config) {
+    // The metric that keeps best.pt: the dataset's, where it names one (the seed's -f).
+    if constexpr (requires { D::select_by_map; })
+      if (D::select_by_map) config.train.best_metric = engine::SelectionMetric::mAP;
+  }
 
   /// Real-data defaults are the literature's; the synthetic stand-in is small, so without
   /// --data-root these apply to every flag the user did not set (announced on stderr).

@@ -1,5 +1,9 @@
 #include <fgreid/engine/checkpoint.hpp>
 #include <fgreid/engine/files.hpp>
+#include <fgreid/engine/interrupt.hpp>
+#include <fgreid/engine/optim.hpp>
+#include <fgreid/engine/progress.hpp>
+#include <fgreid/engine/curves.hpp>
 #include <fgreid/engine/pictures.hpp>
 #include <fgreid/engine/run.hpp>
 #include <fgreid/error.hpp>
@@ -13,6 +17,7 @@
 #include <fgreid/models/summary.hpp>
 #include <fgreid/models/weights.hpp>
 
+#include <csignal>
 #include <ctime>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -32,23 +37,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-std::string format_duration(double seconds) {
-  const auto s = static_cast<long>(std::max(0.0, seconds));
-  return fmt::format("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60);
-}
-
-/// Warm-up then multi-step: the learning-rate factor of 0-based `epoch`.
-double lr_factor(const TrainOptions& train, int epoch) {
-  double factor = 1.0;
-  if (epoch < train.warmup_epochs) {
-    const double progress = static_cast<double>(epoch) / train.warmup_epochs;
-    factor = train.warmup_factor * (1.0 - progress) + progress;
-  }
-  for (int milestone : train.milestones)
-    if (epoch >= milestone) factor *= train.gamma;
-  return factor;
 }
 
 bool evaluates_at(const TrainOptions& train, int epoch) {
@@ -247,30 +235,124 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
   return torch::cat(parts);
 }
 
+namespace {
+
+/// The checkpoint --resume names: a file, or a run folder's last.pt.
+std::filesystem::path resume_file(const std::filesystem::path& resume) {
+  return std::filesystem::is_directory(resume) ? resume / "last.pt" : resume;
+}
+
+/// Where training stands, kept in checkpoints' meta["progress"] for --resume.
+struct TrainProgress {
+  int epoch = 0;            ///< 0-based epoch in progress
+  std::int64_t step = 0;    ///< its batches already trained
+  std::int64_t iteration = 0;
+  double best = -1;         ///< best --best-metric so far
+  nlohmann::json to_json() const {
+    return {{"epoch", epoch}, {"step", step}, {"iteration", iteration}, {"best", best}};
+  }
+  static TrainProgress from_json(const nlohmann::json& j) {
+    return {j.at("epoch").get<int>(), j.at("step").get<std::int64_t>(),
+            j.at("iteration").get<std::int64_t>(), j.at("best").get<double>()};
+  }
+};
+
+/// The random generators' states, kept in checkpoints so that a resumed run draws on.
+/// (The CPU's only: CUDA kernels are not deterministic anyway, and a run may resume on another
+/// device.)
+std::vector<std::pair<std::string, torch::Tensor>> generator_states() {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return {{"rng.cpu", generator.get_state()}};
+}
+
+void restore_generators(const std::vector<std::pair<std::string, torch::Tensor>>& states) {
+  for (const auto& [name, state] : states)
+    if (name == "rng.cpu") {
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(state);
+    }
+}
+
+const char* metric_key(SelectionMetric metric) {
+  return metric == SelectionMetric::mAP ? "mAP" : "rank1";
+}
+
+/// Convolution weights (4-D) in channels-last layout, in place.
+void to_channels_last(torch::nn::Module& model) {
+  torch::NoGradGuard no_grad;
+  for (auto& parameter : model.parameters())
+    if (parameter.dim() == 4) parameter.set_data(parameter.contiguous(at::MemoryFormat::ChannelsLast));
+}
+
+}  // namespace
+
 int execute(const Job& job, Parts parts) {
   job.suite.check();
   if (job.eval.visualize_attention > 0 && dynamic_cast<models::FGReIDNetImpl*>(parts.model.get()) == nullptr)
     throw UsageError(fmt::format("--visualize-attention: {} has no spatial attention map",
                                  job.model_name));
+  if (!job.run.resume.empty() && job.run.evaluate)
+    throw UsageError("--resume continues training; --evaluate takes --weights instead");
   auto& model = *parts.model;
-  load_initial_weights(model, job.weights);
+  if (job.run.resume.empty()) load_initial_weights(model, job.weights);
   if (job.weights.print_model) {
     fmt::print("{}", models::format_summary(
                          models::describe_model(model, job.data.height, job.data.width)));
     return 0;
   }
   const torch::Device device = select_device(job.run.device);
-  const auto output = output_folder(job);
-  std::filesystem::create_directories(output);
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(job.run.cudnn_benchmark);
   model.to(device);
+  if (job.run.channels_last) to_channels_last(model);
+  parts.loss_state_to(device);
+
+  std::vector<std::pair<std::string, torch::Tensor>> loss_state;
+  if (auto centers = parts.loss_centers(); centers.defined())
+    loss_state.emplace_back("loss.centers", centers);
   const auto num_classes = job.splits.num_train_ids();
+
+  if (job.run.evaluate) {
+    if (job.run.weights.empty()) throw UsageError("--evaluate needs --weights CHECKPOINT");
+    load_checkpoint(job.run.weights, model, job.model_name, loss_state);
+  }
+
+  auto optimizer = make_optimizer(model, job.train);
+  GradScaler scaler(job.run.amp == AmpMode::fp16, device);
+  TrainProgress progress;
+  std::filesystem::path output = output_folder(job);
+  if (!job.run.resume.empty()) {
+    // Everything is read and checked before anything is written: a wrong file leaves the run
+    // folder as it was.
+    const auto file = resume_file(job.run.resume);
+    auto state = loss_state;
+    for (const auto& entry : scaler.state()) state.push_back(entry);
+    auto generators = generator_states();
+    for (auto& [name, tensor] : generators) tensor = tensor.clone();
+    for (const auto& entry : generators) state.push_back(entry);
+    const auto meta = load_checkpoint(file, model, job.model_name, state, optimizer.get());
+    if (meta.value("recipe", "") != job.recipe)
+      throw DataError(fmt::format("{}: a checkpoint of recipe '{}', not '{}'", file.string(),
+                                  meta.value("recipe", "?"), job.recipe));
+    if (!meta.contains("progress"))
+      throw DataError(fmt::format("{}: holds no training progress (not written by a training run)",
+                                  file.string()));
+    progress = TrainProgress::from_json(meta["progress"]);
+    restore_generators(generators);
+    if (job.run.output.empty()) output = file.parent_path().empty() ? "." : file.parent_path();
+    fmt::print(stderr, "[fgreid] resuming {} at epoch {} iteration {}\n", file.string(),
+               progress.epoch + 1, progress.step);
+  }
+  std::filesystem::create_directories(output);
   nlohmann::json meta{{"recipe", job.recipe},
                       {"model", job.model_name},
                       {"num_classes", num_classes},
                       {"flags", job.flags}};
   write_file_atomically(output / "config.json", meta.dump(2) + "\n");
-  fmt::print(stderr, "[fgreid] {}: device {}, {} threads, output {}\n", job.recipe, device.str(),
-             at::get_num_threads(), output.string());
+  fmt::print(stderr, "[fgreid] {}: device {}, {} threads, amp {}, output {}\n", job.recipe,
+             device.str(), at::get_num_threads(),
+             EnumNames<AmpMode>::values[static_cast<std::size_t>(job.run.amp)], output.string());
 
   auto finish = [&](nlohmann::json metrics, const eval::FeatureSet& features) {
     if (!job.weights.export_weights.empty()) {
@@ -289,88 +371,121 @@ int execute(const Job& job, Parts parts) {
     return 0;
   };
 
-  std::vector<std::pair<std::string, torch::Tensor>> loss_state;
-  if (auto centers = parts.loss_centers(); centers.defined())
-    loss_state.emplace_back("loss.centers", centers);
-
   if (job.run.evaluate) {
-    if (job.run.weights.empty()) throw UsageError("--evaluate needs --weights CHECKPOINT");
-    load_checkpoint(job.run.weights, model, job.model_name, loss_state);
     auto evaluation = evaluate(model, job, device, output);
     draw_model_pictures(model, job, parts, device, output, "evaluate");
     return finish(std::move(evaluation.metrics), evaluation.features);
   }
 
-  std::vector<torch::Tensor> trainable;
-  for (auto& p : model.parameters())
-    if (p.requires_grad()) trainable.push_back(p);
-  parts.loss_state_to(device);
-  torch::optim::Adam optimizer(
-      trainable, torch::optim::AdamOptions(job.train.lr).weight_decay(job.train.weight_decay));
+  std::vector<torch::Tensor> scaled_parameters = model.parameters();
+  if (auto centers = parts.loss_centers(); centers.defined()) scaled_parameters.push_back(centers);
+  auto save = [&](const std::filesystem::path& path) {
+    meta["progress"] = progress.to_json();
+    auto state = loss_state;
+    for (const auto& entry : scaler.state()) state.push_back(entry);
+    for (const auto& entry : generator_states()) state.push_back(entry);
+    save_checkpoint(path, model, meta, state, optimizer.get());
+  };
 
   JsonLog log(output / "log.jsonl");
-  const auto batches = std::max<std::int64_t>(1, parts.batches_per_epoch);
+  InterruptGuard interrupts;
+  const long interrupt_after = interrupt_after_iteration();
+  Progress display(stderr_is_terminal(), job.train.print_every);
+  auto batches = std::max<std::int64_t>(1, parts.batches_per_epoch);
+  if (job.train.epoch_iterations > 0) batches = std::min(batches, job.train.epoch_iterations);
   const auto total_iterations = batches * job.train.max_epoch;
-  std::int64_t iteration = 0;
-  double best_rank1 = -1;
   nlohmann::json last_metrics;
   eval::FeatureSet last_features;
   const auto run_start = Clock::now();
+  const auto first_iteration = progress.iteration;
 
-  for (int epoch = 0; epoch < job.train.max_epoch; ++epoch) {
+  for (int epoch = progress.epoch; epoch < job.train.max_epoch; ++epoch) {
     const double lr = job.train.lr * lr_factor(job.train, epoch);
-    for (auto& group : optimizer.param_groups())
-      static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    set_learning_rate(*optimizer, lr);
     model.train();
     const auto seed = static_cast<std::uint64_t>(job.run.seed) * 1000003u + static_cast<std::uint64_t>(epoch);
-    data::BatchLoader loader(job.splits.train, parts.epoch_batches(seed),
+    const std::int64_t skip = epoch == progress.epoch ? progress.step : 0;
+    auto source = [source = parts.epoch_batches(seed), left = batches]() mutable {
+      return left-- > 0 ? source() : std::nullopt;
+    };
+    for (std::int64_t i = 0; i < skip; ++i) source();
+    data::BatchLoader loader(job.splits.train, std::move(source),
                              data::Pipeline(job.data.height, job.data.width, job.data.augment,
                                             /*train=*/true),
                              data::LoaderOptions{job.data.workers, job.data.prefetch,
-                                                 device.is_cuda(), seed, parts.train_frames});
+                                                 device.is_cuda(), seed, parts.train_frames,
+                                                 static_cast<std::uint64_t>(skip)});
+    progress.epoch = epoch;
+    progress.step = skip;
     auto window_start = Clock::now();
-    std::int64_t window_images = 0, step = 0;
+    std::int64_t window_images = 0;
     double window_wait = loader.wait_seconds();
     while (auto batch = loader.next()) {
       auto images = batch->images.to(device, /*non_blocking=*/true);
+      if (job.run.channels_last && images.dim() == 4)
+        images = images.contiguous(at::MemoryFormat::ChannelsLast);
       auto labels = batch->pids.to(device, /*non_blocking=*/true);
-      auto result = parts.loss(model.forward_train(images), labels);
-      optimizer.zero_grad();
-      result.total.backward();
-      optimizer.step();
-      parts.loss_step();
-      ++iteration;
-      ++step;
+      losses::LossResult result;
+      {
+        AutocastScope autocast(device, job.run.amp);
+        auto output_train = model.forward_train(images);
+        result = parts.loss(output_train, labels);
+      }
+      optimizer->zero_grad();
+      scaler.scale(result.total).backward();
+      if (scaler.unscale(scaled_parameters)) {
+        optimizer->step();
+        parts.loss_step();
+      } else {
+        for (auto& parameter : scaled_parameters) parameter.mutable_grad() = torch::Tensor();
+      }
+      scaler.update();
+      ++progress.iteration;
+      ++progress.step;
       window_images += images.size(0);
-      if (step % job.train.print_every == 0 || step == batches) {
-        const double elapsed = seconds_since(window_start);
-        const double per_iteration = seconds_since(run_start) / static_cast<double>(iteration);
-        nlohmann::json record{{"epoch", epoch + 1},
-                              {"iteration", step},
-                              {"iterations", batches},
-                              {"loss", result.total.item<double>()},
-                              {"lr", lr},
-                              {"images_per_s", window_images / std::max(elapsed, 1e-9)},
-                              {"data_wait", (loader.wait_seconds() - window_wait) / std::max(elapsed, 1e-9)}};
-        std::string terms;
+      if (display.due(progress.step, batches)) {
+        const double elapsed = std::max(seconds_since(window_start), 1e-9);
+        const double per_iteration =
+            seconds_since(run_start) / static_cast<double>(progress.iteration - first_iteration);
+        ProgressState state{.epoch = epoch + 1,
+                            .epochs = job.train.max_epoch,
+                            .step = progress.step,
+                            .steps = batches,
+                            .loss = result.total.item<double>(),
+                            .terms = {},
+                            .lr = lr,
+                            .images_per_s = window_images / elapsed,
+                            .data_wait = (loader.wait_seconds() - window_wait) / elapsed,
+                            .eta_seconds = per_iteration *
+                                           static_cast<double>(total_iterations - progress.iteration)};
+        nlohmann::json record{{"epoch", epoch + 1},         {"iteration", progress.step},
+                              {"iterations", batches},      {"global_iteration", progress.iteration},
+                              {"loss", state.loss},         {"lr", lr},
+                              {"images_per_s", state.images_per_s}, {"data_wait", state.data_wait}};
         for (const auto& [name, value] : result.terms) {
-          record[name] = value.item<double>();
-          terms += fmt::format(" {} {:.4f}", name, record[name].get<double>());
+          state.terms.emplace_back(name, value.item<double>());
+          record[name] = state.terms.back().second;
         }
-        fmt::print(stderr,
-                   "[fgreid] epoch {}/{} iter {}/{} loss {:.4f}{} lr {:.2e} {:.1f} img/s "
-                   "data-wait {:.0f}% ETA {}\n",
-                   epoch + 1, job.train.max_epoch, step, batches, record["loss"].get<double>(),
-                   terms, lr, record["images_per_s"].get<double>(),
-                   100 * record["data_wait"].get<double>(),
-                   format_duration(per_iteration * static_cast<double>(total_iterations - iteration)));
+        display.show(state);
         log.write(record);
         window_start = Clock::now();
         window_images = 0;
         window_wait = loader.wait_seconds();
       }
+      if (interrupt_after > 0 && progress.iteration == interrupt_after) std::raise(SIGINT);
+      if (const int signal = InterruptGuard::requested(); signal != 0) {
+        display.interrupt_line();
+        save(output / "last.pt");
+        fmt::print(stderr,
+                   "[fgreid] stopped by signal {} after epoch {} iteration {}/{}; {} written. "
+                   "Resume with: recipe_{} --resume {} (and the same flags)\n",
+                   signal, epoch + 1, progress.step, batches, (output / "last.pt").string(),
+                   job.recipe, output.string());
+        return InterruptGuard::exit_code(signal);
+      }
     }
     if (evaluates_at(job.train, epoch)) {
+      display.interrupt_line();
       auto evaluation = evaluate(model, job, device, output);
       draw_model_pictures(model, job, parts, device, output, fmt::format("epoch_{:03d}", epoch + 1));
       evaluation.metrics["epoch"] = epoch + 1;
@@ -379,13 +494,17 @@ int execute(const Job& job, Parts parts) {
                  evaluation.metrics["mAP"].get<double>(),
                  evaluation.metrics["eval_seconds"].get<double>());
       log.write({{"evaluation", evaluation.metrics}});
+      if (job.train.plot) write_training_curves(output / "log.jsonl", output / "curves.png");
       meta["epoch"] = epoch + 1;
       meta["metrics"] = evaluation.metrics;
-      save_checkpoint(output / "last.pt", model, meta, loss_state);
-      if (evaluation.metrics["rank1"].get<double>() > best_rank1) {
-        best_rank1 = evaluation.metrics["rank1"].get<double>();
-        save_checkpoint(output / "best.pt", model, meta, loss_state);
-      }
+      const double score = evaluation.metrics[metric_key(job.train.best_metric)].get<double>();
+      const bool best = score > progress.best;
+      if (best) progress.best = score;
+      // The epoch is complete: a resume starts the next one.
+      progress.epoch = epoch + 1;
+      progress.step = 0;
+      save(output / "last.pt");
+      if (best) save(output / "best.pt");
       last_metrics = std::move(evaluation.metrics);
       last_features = std::move(evaluation.features);
     }
