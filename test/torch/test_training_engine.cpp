@@ -6,6 +6,7 @@
 #include <fgreid/engine/progress.hpp>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
@@ -238,4 +239,25 @@ TEST_CASE("a run stopped by Ctrl-C and resumed ends bit-identical to an uninterr
     CHECK(read_text(dir / "torn" / "last.pt").size() == bytes.size() / 2);
     CHECK_FALSE(std::filesystem::exists(dir / "torn" / "config.json"));
   }
+}
+
+TEST_CASE("a second Ctrl-C quits at once, without a checkpoint") {
+  fgreid::test::TempDir dir;
+  const auto output = dir / "run";
+  // The first signal arrives once the loop trains (its log has a line) and asks for a stop
+  // after the iteration; the second, sent when the first was acknowledged, ends the process
+  // before that. Full-size images make an iteration seconds long. (Two signals sent at once
+  // would merge into one: a pending signal is not queued twice.)
+  const auto err = dir / "err";
+  const auto script = fmt::format(
+      "{} --device cpu --threads 1 --workers 1 --height 256 --width 128 --batch-p 4 --batch-k 4 "
+      "--max-epoch 1 --print-every 1 --output {} >/dev/null 2>{} & pid=$!; "
+      "for i in $(seq 600); do [ -s {} ] && break; sleep 0.1; done; kill -INT $pid; "
+      "for i in $(seq 300); do grep -q 'interrupted:' {} && break; sleep 0.01; done; "
+      "kill -INT $pid; wait $pid; echo $?",
+      kBaseline, output.string(), err.string(), (output / "log.jsonl").string(), err.string());
+  const auto result = run_command(script);
+  CHECK(last_line(result.out) == "130");
+  CHECK_FALSE(std::filesystem::exists(output / "last.pt"));
+  CHECK(read_text(err).find("interrupted twice") != std::string::npos);
 }
