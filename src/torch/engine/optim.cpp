@@ -2,7 +2,9 @@
 
 #include <ATen/autocast_mode.h>
 
+#include <array>
 #include <cmath>
+#include <map>
 #include <numbers>
 #include <unordered_set>
 
@@ -50,7 +52,55 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model
     return std::make_unique<torch::optim::SGD>(groups(options), options);
   }
   auto options = torch::optim::AdamOptions(train.lr).weight_decay(train.weight_decay);
-  return std::make_unique<torch::optim::Adam>(groups(options), options);
+  return std::make_unique<FusedAdam>(groups(options), options);
+}
+
+torch::Tensor FusedAdam::step(LossClosure closure) {
+  torch::Tensor loss;
+  if (closure) {
+    torch::AutoGradMode grad(true);
+    loss = closure();
+  }
+  torch::NoGradGuard no_grad;
+  for (auto& group : param_groups()) {
+    auto& options = static_cast<torch::optim::AdamOptions&>(group.options());
+    if (options.amsgrad()) return torch::optim::Adam::step();
+    // One kernel call per (device, dtype): the fused kernel wants them alike.
+    std::map<std::pair<std::string, c10::ScalarType>, std::array<std::vector<torch::Tensor>, 5>> calls;
+    for (auto& parameter : group.params()) {
+      if (!parameter.grad().defined()) continue;
+      const void* key = parameter.unsafeGetTensorImpl();
+      auto& slot = state_[parameter.unsafeGetTensorImpl()];
+      if (!slot) {
+        auto fresh = std::make_unique<torch::optim::AdamParamState>();
+        fresh->step(0);
+        fresh->exp_avg(torch::zeros_like(parameter, at::MemoryFormat::Preserve));
+        fresh->exp_avg_sq(torch::zeros_like(parameter, at::MemoryFormat::Preserve));
+        slot = std::move(fresh);
+      }
+      auto& state = static_cast<torch::optim::AdamParamState&>(*slot);
+      state.step(state.step() + 1);
+      auto& [count, counted] = step_tensors_[key];
+      // Kept on the device and advanced in place; rebuilt when the state was loaded anew.
+      if (!count.defined() || count.device() != parameter.device() || counted != state.step() - 1)
+        count = torch::full({}, static_cast<double>(state.step()),
+                            torch::dtype(torch::kFloat).device(parameter.device()));
+      else
+        count.add_(1);
+      counted = state.step();
+      auto& call = calls[{parameter.device().str(), parameter.scalar_type()}];
+      call[0].push_back(parameter);
+      call[1].push_back(parameter.grad());
+      call[2].push_back(state.exp_avg());
+      call[3].push_back(state.exp_avg_sq());
+      call[4].push_back(count);
+    }
+    const auto [beta1, beta2] = options.betas();
+    for (auto& [where, call] : calls)
+      at::_fused_adam_(call[0], call[1], call[2], call[3], {}, call[4], options.lr(), beta1, beta2,
+                       options.weight_decay(), options.eps(), /*amsgrad=*/false, /*maximize=*/false);
+  }
+  return loss;
 }
 
 double lr_factor(const TrainOptions& train, int epoch) {
