@@ -311,3 +311,40 @@ TEST_CASE("a second Ctrl-C quits at once, without a checkpoint") {
   CHECK_FALSE(std::filesystem::exists(output / "last.pt"));
   CHECK(read_text(err).find("interrupted twice") != std::string::npos);
 }
+
+TEST_CASE("fgreid_average: mean and sample spread of metric lines, as numpy computes them") {
+  fgreid::test::TempDir dir;
+  {
+    std::ofstream runs(dir / "runs.jsonl");
+    runs << R"({"rank1": 0.5, "mAP": 0.25, "recipe": "x", "rerank": {"rank1": 0.6}})" << "\n\n"
+         << R"({"rank1": 0.75, "mAP": 0.5, "rerank": {"rank1": 0.7}})" << "\n"
+         << R"({"rank1": 0.6, "mAP": 0.2, "rerank": {"rank1": 0.9}, "only_here": 1})" << "\n";
+  }
+  const auto tool = std::string(FGREID_BINARY_DIR) + "/fgreid_average ";
+  const auto result = run_command(tool + (dir / "runs.jsonl").string());
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  const auto summary = nlohmann::json::parse(last_line(result.out));
+  const auto numpy = run_command(std::string(FGREID_PYTHON) +
+                                 " -c \"import numpy as np; a=np.array([[.5,.25,.6],[.75,.5,.7],[.6,.2,.9]]);"
+                                 " print(*a.mean(0), *a.std(0, ddof=1))\"");
+  REQUIRE(numpy.exit_code == 0);
+  std::istringstream expected(numpy.out);
+  double mean_rank1, mean_map, mean_rerank, std_rank1, std_map, std_rerank;
+  expected >> mean_rank1 >> mean_map >> mean_rerank >> std_rank1 >> std_map >> std_rerank;
+  CHECK(summary["runs"] == 3);
+  CHECK(summary["mean"]["rank1"].get<double>() == doctest::Approx(mean_rank1).epsilon(1e-12));
+  CHECK(summary["mean"]["mAP"].get<double>() == doctest::Approx(mean_map).epsilon(1e-12));
+  CHECK(summary["mean"]["rerank.rank1"].get<double>() == doctest::Approx(mean_rerank).epsilon(1e-12));
+  CHECK(summary["std"]["rank1"].get<double>() == doctest::Approx(std_rank1).epsilon(1e-12));
+  CHECK(summary["std"]["mAP"].get<double>() == doctest::Approx(std_map).epsilon(1e-12));
+  CHECK(summary["std"]["rerank.rank1"].get<double>() == doctest::Approx(std_rerank).epsilon(1e-12));
+  CHECK(summary["min"]["mAP"] == 0.2);
+  CHECK(summary["max"]["rank1"] == 0.75);
+  CHECK_FALSE(summary["mean"].contains("only_here"));
+  CHECK_FALSE(summary["mean"].contains("recipe"));
+
+  std::ofstream(dir / "bad.jsonl") << "{\"rank1\": 0.5}\nnot json\n";
+  const auto bad = run_command(tool + (dir / "bad.jsonl").string());
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.err.find("bad.jsonl:2") != std::string::npos);
+}
