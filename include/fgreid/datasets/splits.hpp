@@ -21,8 +21,16 @@ struct Entry {
   std::int64_t frame = -1;
 };
 
+/// Another query/gallery draw over the same test images (VehicleID's repeated gallery draws).
+struct EvaluationTrial {
+  std::vector<Entry> query, gallery;
+};
+
 struct Splits {
   std::vector<Entry> train, query, gallery;
+  /// Further draws whose metrics are averaged with those of query/gallery at each evaluation;
+  /// empty for datasets with one fixed split.
+  std::vector<EvaluationTrial> trials;
   /// Dataset-specific split information shown by --summary (split index, seeds, files read).
   nlohmann::json info = nlohmann::json::object();
 

@@ -42,13 +42,15 @@ struct VehicleID {
   struct Options {
     /// Test list: test_list_N.txt with N = 800 (small, the seed's), 1600 (medium) or 2400 (large).
     int test_size = 800;
-    /// Python random.seed of the gallery draw (one image per test vehicle); 1 is the seed's; trials are runs with 1..10.
+    /// Python random.seed of the gallery draw (one image per test vehicle); 1 is the seed's.
     std::int64_t gallery_seed = 1;
+    /// Gallery draws per evaluation (seeds gallery-seed, gallery-seed + 1, …), metrics averaged; --trials 1 --gallery-seed 1 is the seed's single draw.
+    int trials = 10;
     /// Hold out this fraction of the training vehicles as query/gallery (hyperparameter search, the seed's vehicleid_subset); 0: the test list.
     double validation = 0.0;
     /// Seed of the draw of the held-out training vehicles (--validation).
     std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, test_size, gallery_seed, validation, validation_seed);
+    FGREID_REFLECT(Options, test_size, gallery_seed, trials, validation, validation_seed);
   };
 
   /// Reads train_list.txt and test_list_<test-size>.txt of `root` or `root`/VehicleID_V1.0/;

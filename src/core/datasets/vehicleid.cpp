@@ -71,6 +71,8 @@ Splits VehicleID::load(const std::filesystem::path& root, const Options& options
       "VehicleID needs image/ and train_test_split/ in --data-root or in its VehicleID_V1.0/";
   require_folder(image_folder, needs);
   require_folder(split_folder, needs);
+  if (options.trials < 1)
+    throw UsageError(fmt::format("--trials {}: must be at least 1", options.trials));
   if (options.test_size <= 0)
     throw UsageError(fmt::format("--test-size {}: the release's test lists are 800, 1600 and 2400",
                                  options.test_size));
@@ -85,6 +87,10 @@ Splits VehicleID::load(const std::filesystem::path& root, const Options& options
       for (const auto& image : vehicle.images)
         splits.train.push_back({.images = {image}, .pid = vehicle.id, .camid = query_camera, .frame = -1});
     draw_test_split(test_vehicles, options.gallery_seed, splits.query, splits.gallery);
+    for (int trial = 1; trial < options.trials; ++trial) {
+      auto& draw = splits.trials.emplace_back();
+      draw_test_split(test_vehicles, options.gallery_seed + trial, draw.query, draw.gallery);
+    }
   } else {
     // The held-out training vehicles are tested by the release's own protocol (one gallery
     // image each), not market_sub's, since VehicleID has no cameras to tell matches apart.
@@ -104,6 +110,10 @@ Splits VehicleID::load(const std::filesystem::path& root, const Options& options
         splits.train.push_back({.images = {image}, .pid = vehicle.id, .camid = query_camera, .frame = -1});
     }
     draw_test_split(validation, options.validation_seed, splits.query, splits.gallery);
+    for (int trial = 1; trial < options.trials; ++trial) {
+      auto& draw = splits.trials.emplace_back();
+      draw_test_split(validation, options.validation_seed + trial, draw.query, draw.gallery);
+    }
     splits.info["validation"] = {{"fraction", options.validation},
                                  {"seed", options.validation_seed},
                                  {"held_out_ids", held.size()},
@@ -113,6 +123,7 @@ Splits VehicleID::load(const std::filesystem::path& root, const Options& options
   splits.info["test_list"] = test_list.filename().string();
   splits.info["test_vehicles"] = test_vehicles.size();
   splits.info["gallery_seed"] = options.gallery_seed;
+  splits.info["trials"] = options.trials;
   return splits;
 }
 
