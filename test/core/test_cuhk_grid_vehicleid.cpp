@@ -13,7 +13,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "reference.hpp"
-#include "support.hpp"
+#include "dataset_support.hpp"
 
 #include <fstream>
 #include <map>
@@ -27,41 +27,7 @@ namespace fs = std::filesystem;
 namespace ds = fgreid::datasets;
 using nlohmann::json;
 
-void write_image(const fs::path& path) {
-  fs::create_directories(path.parent_path());
-  REQUIRE(cv::imwrite(path.string(), cv::Mat(8, 4, CV_8UC3, cv::Scalar(40, 90, 160))));
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
-
-template <class Error = fgreid::DataError, class Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  FAIL("no error of the expected kind was thrown");
-  return {};
-}
-
-bool mentions(const std::string& message, const fs::path& path) {
-  return message.find(path.string()) != std::string::npos;
-}
-
-std::vector<std::int64_t> pids_of(const std::vector<ds::Entry>& entries) {
-  std::vector<std::int64_t> pids;
-  for (const auto& entry : entries) pids.push_back(entry.pid);
-  return pids;
-}
-
-std::set<std::int64_t> id_set(const std::vector<ds::Entry>& entries) {
-  const auto pids = pids_of(entries);
-  return {pids.begin(), pids.end()};
-}
+using namespace fgreid::test;  // the helpers of dataset_support.hpp and support.hpp
 
 /// [[path, pid, camid], ...] with pids renumbered 0, 1, ... in order of first appearance: lists
 /// compared with a reference that numbers identities its own way.

@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 #include <opencv2/imgcodecs.hpp>
 
-#include "support.hpp"
+#include "dataset_support.hpp"
 
 #include <fstream>
 #include <functional>
@@ -27,15 +27,7 @@ namespace fs = std::filesystem;
 namespace ds = fgreid::datasets;
 using nlohmann::json;
 
-void write_image(const fs::path& path) {
-  fs::create_directories(path.parent_path());
-  REQUIRE(cv::imwrite(path.string(), cv::Mat(8, 4, CV_8UC3, cv::Scalar(40, 90, 160))));
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
+using namespace fgreid::test;  // the helpers of dataset_support.hpp and support.hpp
 
 /// Files that no loader may read: not .jpg, or not a file.
 void write_strays(const fs::path& folder) {
@@ -43,32 +35,6 @@ void write_strays(const fs::path& folder) {
   write_text(folder / "Thumbs.db", "x");
   REQUIRE(cv::imwrite((folder / "0001_c1_f0000001.png").string(), cv::Mat(8, 4, CV_8UC3)));
   fs::create_directories(folder / "0002_c1_f0000002.jpg");
-}
-
-template <class Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const fgreid::DataError& error) {
-    return error.what();
-  }
-  FAIL("no DataError was thrown");
-  return {};
-}
-
-bool mentions(const std::string& message, const fs::path& path) {
-  return message.find(path.string()) != std::string::npos;
-}
-
-std::vector<std::int64_t> pids_of(const std::vector<ds::Entry>& entries) {
-  std::vector<std::int64_t> pids;
-  for (const auto& entry : entries) pids.push_back(entry.pid);
-  return pids;
-}
-
-std::set<std::int64_t> id_set(const std::vector<ds::Entry>& entries) {
-  const auto pids = pids_of(entries);
-  return {pids.begin(), pids.end()};
 }
 
 // --- DukeMTMC-reID -------------------------------------------------------------------------

@@ -16,7 +16,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "reference.hpp"
-#include "support.hpp"
+#include "dataset_support.hpp"
 
 #include <fstream>
 #include <map>
@@ -31,36 +31,7 @@ namespace ds = fgreid::datasets;
 namespace sm = fgreid::samplers;
 using nlohmann::json;
 
-void write_image(const fs::path& path) {
-  fs::create_directories(path.parent_path());
-  REQUIRE(cv::imwrite(path.string(), cv::Mat(8, 4, CV_8UC3, cv::Scalar(40, 90, 160))));
-}
-
-void write_text(const fs::path& path, const std::string& text) {
-  fs::create_directories(path.parent_path());
-  std::ofstream(path) << text;
-}
-
-template <class Error = fgreid::DataError, class Action>
-std::string error_of(Action action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  FAIL("no error of the expected kind was thrown");
-  return {};
-}
-
-bool mentions(const std::string& message, const std::string& text) {
-  return message.find(text) != std::string::npos;
-}
-
-std::vector<std::int64_t> pids_of(const std::vector<ds::Entry>& entries) {
-  std::vector<std::int64_t> pids;
-  for (const auto& entry : entries) pids.push_back(entry.pid);
-  return pids;
-}
+using namespace fgreid::test;  // the helpers of dataset_support.hpp and support.hpp
 
 std::vector<std::int64_t> cams_of(const std::vector<ds::Entry>& entries) {
   std::vector<std::int64_t> cams;

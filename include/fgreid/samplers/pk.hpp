@@ -26,6 +26,12 @@ class RandomIdentity {
 
 namespace detail {
 
+/// The indices of `labels` grouped by label, labels in increasing order: what the P × K samplers
+/// that keep identities in label order draw from. UsageError unless batch_p >= 2, batch_k >= 1
+/// and there are at least batch_p labels.
+[[nodiscard]] std::vector<std::vector<std::int64_t>> indices_by_label(std::span<const std::int64_t> labels,
+                                                                       int batch_p, int batch_k);
+
 /// The policy face shared by P × K samplers: Options {batch_p, batch_k} with compile-time
 /// defaults, forwarding to `Impl`, a batch maker built from (labels, P, K).
 template <class Impl, int P, int K>

@@ -1,5 +1,6 @@
 #include <fgreid/datasets/synthetic.hpp>
 #include <fgreid/error.hpp>
+#include <fgreid/samplers/pk.hpp>
 #include <fgreid/samplers/video_pk.hpp>
 
 #include <fmt/format.h>
@@ -66,17 +67,9 @@ void check_clip_options(int seq_len, int max_test_clips) {
 }
 
 IdentityTracklets::IdentityTracklets(std::span<const std::int64_t> labels, int batch_p, int batch_k)
-    : batch_p_(batch_p), batch_k_(batch_k) {
-  if (batch_p < 2 || batch_k < 1)
-    throw UsageError(fmt::format("--batch-p must be >= 2 and --batch-k >= 1 (got {} and {})",
-                                 batch_p, batch_k));
-  std::map<std::int64_t, std::vector<std::int64_t>> by_label;
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    by_label[labels[i]].push_back(static_cast<std::int64_t>(i));
-  for (auto& [label, indices] : by_label) by_identity_.push_back(std::move(indices));
-  if (by_identity_.size() < static_cast<std::size_t>(batch_p))
-    throw UsageError(fmt::format("--batch-p {} exceeds the {} training identities", batch_p,
-                                 by_identity_.size()));
+    : batch_p_(batch_p),
+      batch_k_(batch_k),
+      by_identity_(detail::indices_by_label(labels, batch_p, batch_k)) {
   reset(0);
 }
 
