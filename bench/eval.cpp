@@ -19,7 +19,8 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
-#include <array>
+#include "support.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -34,17 +35,13 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace ev = fgreid::eval;
-using Clock = std::chrono::steady_clock;
+using fgreid::bench::Clock;
+using fgreid::bench::peak_rss_mb;
+using fgreid::bench::seconds_since;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-double peak_rss_mb() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return -1;
+/// Runs a contender for its JSON line.
+nlohmann::json run_child(const std::string& command) {
+  return fgreid::bench::run_for_json("bench_eval", command);
 }
 
 template <typename T>
@@ -158,20 +155,6 @@ nlohmann::json run_part(const std::string& part, const fs::path& folder) {
   out["mAP"] = metrics.mAP;
   out["peak_rss_mb"] = peak_rss_mb();
   return out;
-}
-
-/// Runs `command` and parses the last line of its stdout as JSON.
-nlohmann::json run_child(const std::string& command) {
-  std::fprintf(stderr, "bench_eval: %s\n", command.c_str());
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string output;
-  std::array<char, 4096> buffer{};
-  while (const auto n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  if (::pclose(pipe) != 0) throw std::runtime_error(command + " failed:\n" + output);
-  const auto end = output.find_last_not_of('\n');
-  const auto begin = output.rfind('\n', end);
-  return nlohmann::json::parse(output.substr(begin == std::string::npos ? 0 : begin + 1));
 }
 
 }  // namespace

@@ -17,7 +17,8 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include <array>
+#include "support.hpp"
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -30,7 +31,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace fd = fgreid::data;
-using Clock = std::chrono::steady_clock;
+using fgreid::bench::Clock;
 
 struct Settings {
   int workers = 2;
@@ -92,23 +93,9 @@ double measure_ours(const std::vector<fgreid::datasets::Entry>& entries, const S
                            pipeline, options);
     std::int64_t items = 0;
     while (auto batch = loader.next()) items += batch->images.size(0);
-    rate = static_cast<double>(items) /
-           std::chrono::duration<double>(Clock::now() - start).count();
+    rate = static_cast<double>(items) / fgreid::bench::seconds_since(start);
   }
   return rate;
-}
-
-nlohmann::json run_peer(const std::string& command) {
-  std::fprintf(stderr, "bench_loader: %s\n", command.c_str());
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot run " + command);
-  std::string output;
-  std::array<char, 4096> buffer{};
-  while (const auto n = std::fread(buffer.data(), 1, buffer.size(), pipe)) output.append(buffer.data(), n);
-  if (::pclose(pipe) != 0) throw std::runtime_error(command + " failed:\n" + output);
-  const auto end = output.find_last_not_of('\n');
-  const auto begin = output.rfind('\n', end);
-  return nlohmann::json::parse(output.substr(begin == std::string::npos ? 0 : begin + 1));
 }
 
 }  // namespace
@@ -140,7 +127,7 @@ int main(int argc, char** argv) {
 
     torch::set_num_threads(1);  // the consumer does nothing; the workers are the work
     const double ours = measure_ours(entries, s);
-    const auto peer = run_peer(fmt::format(
+    const auto peer = fgreid::bench::run_for_json("bench_loader", fmt::format(
         "{} {} {} --workers {} --batch {} --height {} --width {}{}", FGREID_PYTHON,
         (fs::path(__FILE__).parent_path() / "loader_peer.py").string(), folder.string(), s.workers,
         s.batch, s.height, s.width,
