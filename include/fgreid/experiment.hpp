@@ -63,6 +63,8 @@ struct Experiment {
     engine::TrainOptions train;
     engine::EvalOptions eval;
     eval::SuiteOptions suite;
+    eval::RerankOptions rerank;
+    eval::StReidOptions st;
     typename M::Options model;
     typename L::Options loss;
     typename S::Options sampler;
@@ -98,7 +100,9 @@ struct Experiment {
     data::add_flags(cli, config.data.augment);
     cli::add_flags(cli, "training", config.train);
     cli::add_flags(cli, "evaluation", config.eval);
-    cli::add_flags(cli, "evaluation: re-ranking, st-ReID, protocols", config.suite);
+    cli::add_flags(cli, eval::kSuiteGroup, config.suite);
+    cli::add_flags(cli, eval::kRerankGroup, config.rerank);
+    cli::add_flags(cli, eval::kStReidGroup, config.st);
     detail::add_policy_flags<M>(cli, config.model);
     detail::add_policy_flags<L>(cli, config.loss);
     detail::add_policy_flags<S>(cli, config.sampler);
@@ -116,6 +120,8 @@ struct Experiment {
                     .data = config.data,
                     .eval = config.eval,
                     .suite = config.suite,
+                    .rerank = config.rerank,
+                    .st = config.st,
                     .flags = std::move(flags),
                     .data_root = config.run.data_root,
                     .splits = {}};

@@ -3,9 +3,10 @@
 //               [--protocol torchreid|seed] [--rerank [--k1 N --k2 N --lambda X]]
 //               [--st-reid ...] [--single-shot-repeats N] [--cmc-plot PNG]
 // Prints run_suite()'s metrics as one JSON line on stdout: the visual metrics at the top, one
-// object per extra evaluation. The flags are generated from OfflineOptions and SuiteOptions,
-// the same fields a recipe's evaluation flags come from. Exit 2: a bad flag or value; exit 1:
-// an unreadable or malformed features file. Either way one line on stderr says why.
+// object per extra evaluation. The flags are generated from OfflineOptions, SuiteOptions,
+// RerankOptions and StReidOptions, the same fields a recipe's evaluation flags come from.
+// Exit 2: a bad flag or value; exit 1: an unreadable or malformed features file. Either way
+// one line on stderr says why.
 #include <fgreid/engine/flags.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/suite.hpp>
@@ -24,15 +25,19 @@ std::string first_line(std::string text) { return text.substr(0, text.find('\n')
 int run(int argc, char** argv) {
   fgreid::eval::OfflineOptions offline;
   fgreid::eval::SuiteOptions suite;
+  fgreid::eval::RerankOptions rerank;
+  fgreid::eval::StReidOptions st;
   fgreid::cli::CommandLine cli(kProgram,
                                "Prints rank-k, mAP and mINP of a features file as one JSON line.");
   fgreid::cli::add_flags(cli, "features", offline);
-  fgreid::cli::add_flags(cli, "evaluation: re-ranking, st-ReID, protocols", suite);
+  fgreid::cli::add_flags(cli, fgreid::eval::kSuiteGroup, suite);
+  fgreid::cli::add_flags(cli, fgreid::eval::kRerankGroup, rerank);
+  fgreid::cli::add_flags(cli, fgreid::eval::kStReidGroup, st);
   if (!cli.parse(argc, argv)) return 0;
   if (offline.features.empty()) throw fgreid::UsageError("--features FILE is required");
   if (offline.max_rank < 1)
     throw fgreid::UsageError(fmt::format("--max-rank {}: must be at least 1", offline.max_rank));
-  suite.check();
+  suite.check(rerank, st);
   if (suite.cmc_plot.empty() && cli.was_set("cmc-plot"))
     throw fgreid::UsageError("--cmc-plot: needs a file name");
 
@@ -41,7 +46,7 @@ int run(int argc, char** argv) {
     if (const auto why = fgreid::eval::st_reid_unavailable(set); !why.empty())
       throw fgreid::DataError(fmt::format("{}: --st-reid: {}", offline.features.string(), why));
   const auto result = fgreid::eval::run_suite(set, offline.metric, offline.max_rank, suite,
-                                              static_cast<std::uint64_t>(offline.seed));
+                                              rerank, st, static_cast<std::uint64_t>(offline.seed));
   std::cout << result.metrics.dump() << std::endl;
   return 0;
 }

@@ -67,7 +67,12 @@ TEST_CASE("every reflected field becomes a typed flag") {
     CHECK_THROWS_WITH_AS(parse(cli, {"--lrr", "1"}), doctest::Contains("lrr"), fgreid::UsageError);
   }
   SUBCASE("a stray word is a usage error, not ignored") {
-    CHECK_THROWS_AS(parse(cli, {"--lr", "0.1", "market"}), fgreid::UsageError);
+    CHECK_THROWS_WITH_AS(parse(cli, {"--lr", "0.1", "market"}),
+                         "unexpected word 'market': neither a --flag nor the value of one",
+                         fgreid::UsageError);
+    CHECK_THROWS_WITH_AS(parse(cli, {"alone"}), doctest::Contains("'alone'"), fgreid::UsageError);
+    CHECK_THROWS_WITH_AS(parse(cli, {"--verbose", "--lr", "0.1", "x", "y"}),
+                         doctest::Contains("'x'"), fgreid::UsageError);
   }
   SUBCASE("a bad value is a usage error naming the flag and the value") {
     CHECK_THROWS_WITH_AS(parse(cli, {"--batch-p", "many"}), doctest::Contains("--batch-p many"),

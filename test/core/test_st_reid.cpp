@@ -119,8 +119,8 @@ TEST_CASE("st histograms count each identity's mean-frame difference per camera 
   const Ids camids = {0, 0, 2, 1, 0, 2};
   const Ids frames = {100, 300, 950, 1000, 20, 5};
   ev::StReidOptions options;
-  options.bins = 20;
-  options.smoothing_bins = 0;
+  options.st_bins = 20;
+  options.st_smoothing = 0;
   const auto model = ev::StModel::fit(pids, {camids, frames}, options);
   CHECK(model.cameras() == 3);
   const auto h20 = model.histogram(2, 0);
@@ -151,10 +151,10 @@ TEST_CASE("st smoothing equals the seed's gauss_smooth2 and renormalisation") {
       frames.push_back(frame(random));
     }
   ev::StReidOptions raw;
-  raw.bins = 500;
-  raw.smoothing_bins = 0;
+  raw.st_bins = 500;
+  raw.st_smoothing = 0;
   ev::StReidOptions smoothed = raw;
-  smoothed.smoothing_bins = 20;
+  smoothed.st_smoothing = 20;
   const auto before = ev::StModel::fit(pids, {camids, frames}, raw);
   const auto after = ev::StModel::fit(pids, {camids, frames}, smoothed);
   nlohmann::json histograms = nlohmann::json::array();
@@ -183,7 +183,7 @@ TEST_CASE("the joint score is the product of the two logistic functions") {
         doctest::Approx(1 / (1 + std::exp(-2.5)) * 1 / (1 + 2 * std::exp(-1.0))));
   CHECK(ev::st_joint_score(0.5, 0.0, options) == doctest::Approx(1 / (1 + std::exp(-2.5)) / 3));
   ev::StReidOptions other;
-  other.visual_lambda = 3;
+  other.st_visual_lambda = 3;
   other.st_gamma = 1;
   CHECK(ev::st_joint_score(-0.2, 0.7, other) ==
         doctest::Approx(1 / (1 + 3 * std::exp(1.0)) * 1 / (1 + 2 * std::exp(-0.7))));

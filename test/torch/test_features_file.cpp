@@ -466,13 +466,13 @@ TEST_CASE("run_suite reports re-ranked, st-ReID, single-shot and seed-protocol m
   const auto gp = longs(set.gallery_pids), gc = longs(set.gallery_camids);
   ev::SuiteOptions options;
   options.rerank = true;
-  options.k1 = 6;
-  options.k2 = 3;
   options.st_reid = true;
-  options.st_bins = 100;
-  options.st_smoothing = 2;
   options.single_shot_repeats = 5;
-  const auto result = ev::run_suite(set, ev::Metric::euclidean, 10, options);
+  const ev::RerankOptions rerank{.k1 = 6, .k2 = 3};
+  ev::StReidOptions st;
+  st.st_bins = 100;
+  st.st_smoothing = 2;
+  const auto result = ev::run_suite(set, ev::Metric::euclidean, 10, options, rerank, st);
   const auto& m = result.metrics;
   // The top level stays the visual evaluation.
   auto visual = ev::evaluate_features(set, ev::Metric::euclidean, 10);
@@ -490,7 +490,7 @@ TEST_CASE("run_suite reports re-ranked, st-ReID, single-shot and seed-protocol m
   // st-ReID's metrics equal fusing by hand with the core functions.
   const auto model = ev::StModel::fit(longs(*set.train_pids),
                                       {longs(*set.train_camids), longs(*set.train_frames)},
-                                      options.st_options());
+                                      st);
   const auto unit_q = torch::nn::functional::normalize(set.query_features,
                                                        torch::nn::functional::NormalizeFuncOptions().dim(1));
   const auto unit_g = torch::nn::functional::normalize(set.gallery_features,
@@ -499,7 +499,7 @@ TEST_CASE("run_suite reports re-ranked, st-ReID, single-shot and seed-protocol m
   const std::vector<float> similarity(similarity_tensor.data_ptr<float>(),
                                       similarity_tensor.data_ptr<float>() + similarity_tensor.numel());
   const auto qf = longs(*set.query_frames), gf = longs(*set.gallery_frames);
-  const auto scores = ev::st_fuse(similarity, {qc, qf}, {gc, gf}, model, options.st_options());
+  const auto scores = ev::st_fuse(similarity, {qc, qf}, {gc, gf}, model, st);
   std::vector<float> distances(scores.size());
   for (std::size_t k = 0; k < scores.size(); ++k) distances[k] = -scores[k];
   const auto by_hand = ev::evaluate_market(distances, {qp, qc}, {gp, gc}, 10);
@@ -509,7 +509,7 @@ TEST_CASE("run_suite reports re-ranked, st-ReID, single-shot and seed-protocol m
   options.protocol = ev::Protocol::seed;
   options.rerank = options.st_reid = false;
   options.single_shot_repeats = 0;
-  const auto seed = ev::run_suite(set, ev::Metric::euclidean, 10, options).metrics;
+  const auto seed = ev::run_suite(set, ev::Metric::euclidean, 10, options, rerank, st).metrics;
   CHECK(seed["protocol"] == "seed");
   const auto d = ev::pairwise_distances(set.query_features, set.gallery_features, ev::Metric::euclidean).contiguous();
   const auto seed_metrics = ev::evaluate_seed({d.data_ptr<float>(), static_cast<std::size_t>(d.numel())},
@@ -531,9 +531,8 @@ TEST_CASE("fgreid_eval re-ranks, fuses st-ReID, plots CMC curves and explains wh
   const auto printed = nlohmann::json::parse(result.out);
   ev::SuiteOptions options;
   options.rerank = options.st_reid = true;
-  options.k1 = 6;
-  options.k2 = 3;
-  CHECK(printed == ev::run_suite(set, ev::Metric::euclidean, 10, options).metrics);
+  CHECK(printed == ev::run_suite(set, ev::Metric::euclidean, 10, options, {.k1 = 6, .k2 = 3}, {})
+                       .metrics);
   CHECK(printed.contains("st_reid_rerank"));
   const cv::Mat picture = cv::imread(plot.string());
   CHECK(picture.cols == ev::kCmcPlotWidth);
@@ -560,10 +559,20 @@ TEST_CASE("fgreid_eval re-ranks, fuses st-ReID, plots CMC curves and explains wh
     CHECK(contains(refused.err, "train_frames"));
   }
   for (const std::string& bad : {"--k2 30", "--k1 0", "--lambda 1.5", "--protocol paper",
-                                 "--single-shot-repeats -1", "--cmc-plot ''"}) {
+                                 "--single-shot-repeats -1", "--cmc-plot ''", "--st-bins 0"}) {
     CAPTURE(bad);
     const auto refused = run_command(kEval + " --features " + file.string() + " " + bad);
     CHECK(refused.exit_code == 2);
     CHECK(starts_with(refused.err, "fgreid_eval: "));
+  }
+  // The checks read the re-ranking and st-ReID groups: their messages name flag and rule.
+  CHECK(run_command(kEval + " --features " + file.string() + " --k2 40").err ==
+        "fgreid_eval: --k2 40: must be in 1..k1+1 (21)\n");
+  CHECK(run_command(kEval + " --features " + file.string() + " --st-bin-frames 0").err ==
+        "fgreid_eval: --st-bin-frames 0: must be positive\n");
+  {  // a stray word is named
+    const auto refused = run_command(kEval + " --features " + file.string() + " stray");
+    CHECK(refused.exit_code == 2);
+    CHECK(contains(refused.err, "'stray'"));
   }
 }

@@ -27,6 +27,8 @@ struct Job {
   DataOptions data;
   EvalOptions eval;
   eval::SuiteOptions suite;
+  eval::RerankOptions rerank;
+  eval::StReidOptions st;
   nlohmann::json flags;  ///< every flag's resolved value, kept with outputs and checkpoints
   std::filesystem::path data_root;
   datasets::Splits splits;

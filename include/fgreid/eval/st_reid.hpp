@@ -24,24 +24,25 @@
 
 namespace fgreid::eval {
 
-/// Parameters of st-ReID; the defaults are the seed's (Market-1501).
+/// Parameters of st-ReID; the defaults are the seed's (Market-1501). The fields carry the st_
+/// prefix of their flags (--st-bins, ...), which share a recipe's command line with others.
 struct StReidOptions {
   /// Frames per time-difference bin of the histograms (the seed's interval).
-  double bin_frames = 100;
+  double st_bin_frames = 100;
   /// Bins per camera pair; larger time differences get probability 0.
-  int bins = 5000;
+  int st_bins = 5000;
   /// Standard deviation of the Gaussian (Parzen) smoothing in bins, truncated at 3σ; 0 = none.
-  double smoothing_bins = 50;
+  double st_smoothing = 50;
   /// λ of the visual logistic 1/(1 + λ·exp(−γ·similarity)).
-  double visual_lambda = 1;
+  double st_visual_lambda = 1;
   /// γ of the visual logistic.
-  double visual_gamma = 5;
+  double st_visual_gamma = 5;
   /// λ of the spatial-temporal logistic 1/(1 + λ·exp(−γ·probability)).
   double st_lambda = 2;
   /// γ of the spatial-temporal logistic.
   double st_gamma = 5;
-  FGREID_REFLECT(StReidOptions, bin_frames, bins, smoothing_bins, visual_lambda, visual_gamma,
-                 st_lambda, st_gamma);
+  FGREID_REFLECT(StReidOptions, st_bin_frames, st_bins, st_smoothing, st_visual_lambda,
+                 st_visual_gamma, st_lambda, st_gamma);
 };
 
 /// Camera ids (0-based) and frame numbers of one side.

@@ -29,52 +29,31 @@ struct EnumNames<eval::Protocol> {
 
 namespace fgreid::eval {
 
-/// What to evaluate beyond the visual metrics, and how.
+/// What to evaluate beyond the visual metrics. The knobs of re-ranking and st-ReID are their
+/// own Options (RerankOptions, StReidOptions), flag groups beside this one, passed alongside.
 struct SuiteOptions {
   /// Metric definitions: torchreid (mean over valid queries) or seed (trapezoid AP, all queries).
   Protocol protocol = Protocol::torchreid;
   /// Also report k-reciprocal re-ranked metrics (Zhong et al., CVPR 2017).
   bool rerank = false;
-  /// Re-ranking: neighbours of the k-reciprocal sets.
-  int k1 = 20;
-  /// Re-ranking: neighbours averaged by query expansion (at most k1 + 1; 1 = off).
-  int k2 = 6;
-  /// Re-ranking: weight of the original distance; Jaccard gets 1 − lambda.
-  double lambda = 0.3;
   /// Also report st-ReID metrics: visual similarity fused with camera/time histograms.
   bool st_reid = false;
-  /// st-ReID: frames per time-difference bin.
-  double st_bin_frames = 100;
-  /// st-ReID: bins per camera pair.
-  int st_bins = 5000;
-  /// st-ReID: Gaussian smoothing of the histograms, in bins.
-  double st_smoothing = 50;
-  /// st-ReID: λ of the visual logistic 1/(1 + λ·exp(−γ·s)).
-  double st_visual_lambda = 1;
-  /// st-ReID: γ of the visual logistic.
-  double st_visual_gamma = 5;
-  /// st-ReID: λ of the spatial-temporal logistic.
-  double st_lambda = 2;
-  /// st-ReID: γ of the spatial-temporal logistic.
-  double st_gamma = 5;
   /// Also report the single-gallery-shot CMC (CUHK01/03 protocol) with this many draws; 0 = off.
   int single_shot_repeats = 0;
   /// Write the CMC curves of every evaluation run to this PNG; empty = none.
   std::filesystem::path cmc_plot;
-  FGREID_REFLECT(SuiteOptions, protocol, rerank, k1, k2, lambda, st_reid, st_bin_frames, st_bins,
-                 st_smoothing, st_visual_lambda, st_visual_gamma, st_lambda, st_gamma,
-                 single_shot_repeats, cmc_plot);
+  FGREID_REFLECT(SuiteOptions, protocol, rerank, st_reid, single_shot_repeats, cmc_plot);
 
   /// Throws UsageError naming the flag when a value is out of range (k1 in 1..1000, k2 in
   /// 1..k1+1, lambda in [0, 1], single_shot_repeats >= 0, positive st-ReID bins and widths).
-  void check() const;
-
-  [[nodiscard]] RerankOptions rerank_options() const { return {k1, k2, lambda}; }
-  [[nodiscard]] StReidOptions st_options() const {
-    return {st_bin_frames, st_bins, st_smoothing, st_visual_lambda, st_visual_gamma, st_lambda,
-            st_gamma};
-  }
+  void check(const RerankOptions& reranking, const StReidOptions& st) const;
 };
+
+/// The --help headings of SuiteOptions, RerankOptions and StReidOptions, the same in every
+/// recipe and fgreid_eval.
+inline constexpr std::string_view kSuiteGroup = "evaluation: protocols and extra runs";
+inline constexpr std::string_view kRerankGroup = "evaluation: re-ranking (with --rerank)";
+inline constexpr std::string_view kStReidGroup = "evaluation: st-ReID (with --st-reid)";
 
 /// What fgreid_eval reads besides the suite's options.
 struct OfflineOptions {
@@ -105,8 +84,11 @@ struct SuiteResult {
 /// Runs the evaluations `options` asks for on `features` (on the features' device where it
 /// helps: distances and re-ranking's matrix products). st-ReID needs query/gallery frames and
 /// the train_* entries; without them it throws std::invalid_argument saying what is missing.
+/// `rerank_options` and `st_options` apply when options.rerank and options.st_reid ask for them.
 [[nodiscard]] SuiteResult run_suite(const FeatureSet& features, Metric metric, int max_rank,
-                                    const SuiteOptions& options, std::uint64_t seed = 1);
+                                    const SuiteOptions& options,
+                                    const RerankOptions& rerank_options,
+                                    const StReidOptions& st_options, std::uint64_t seed = 1);
 
 /// Why st-ReID cannot run on `features` (missing frames or training times), or "" when it can.
 [[nodiscard]] std::string st_reid_unavailable(const FeatureSet& features);

@@ -75,14 +75,18 @@ bool CommandLine::parse(int argc, const char* const* argv) {
   po::variables_map given;
   const po::options_description description = describe(flags_);
   try {
-    // An empty positional description makes a stray word an error instead of ignored.
-    const po::positional_options_description no_positional;
+    // Without a positional description Boost keeps a word that belongs to no flag, unnamed,
+    // and store() would ignore it: it is refused here, by name (an empty description would
+    // refuse it too, but with "too many positional options", not saying which word).
     auto parsed = po::command_line_parser(argc, argv)
                       .options(description)
-                      .positional(no_positional)
                       .style(po::command_line_style::unix_style ^
                              po::command_line_style::allow_guessing)
                       .run();
+    for (const po::option& option : parsed.options)
+      if (option.position_key >= 0)
+        throw UsageError(fmt::format("unexpected word '{}': neither a --flag nor the value of one",
+                                     option.value.at(0)));
     po::store(parsed, given);
   } catch (const po::error& e) {
     throw UsageError(e.what());

@@ -64,13 +64,13 @@ StModel StModel::fit(std::span<const std::int64_t> train_pids, CameraTimes train
     throw std::invalid_argument(fmt::format(
         "StModel::fit: {} pids, {} camids and {} frames", train_pids.size(),
         train.camids.size(), train.frames.size()));
-  if (options.bins < 1 || !(options.bin_frames > 0) || options.smoothing_bins < 0)
+  if (options.st_bins < 1 || !(options.st_bin_frames > 0) || options.st_smoothing < 0)
     throw std::invalid_argument(fmt::format(
-        "StModel::fit: bins {} and bin_frames {} must be positive, smoothing_bins {} >= 0",
-        options.bins, options.bin_frames, options.smoothing_bins));
+        "StModel::fit: st_bins {} and st_bin_frames {} must be positive, st_smoothing {} >= 0",
+        options.st_bins, options.st_bin_frames, options.st_smoothing));
   StModel model;
-  model.bins_ = options.bins;
-  model.bin_frames_ = options.bin_frames;
+  model.bins_ = options.st_bins;
+  model.bin_frames_ = options.st_bin_frames;
   for (const std::int64_t camid : train.camids) {
     if (camid < 0)
       throw std::invalid_argument(fmt::format("StModel::fit: camera id {} < 0", camid));
@@ -96,7 +96,8 @@ StModel StModel::fit(std::span<const std::int64_t> train_pids, CameraTimes train
         const double time_a = per_camera[a].first / (per_camera[a].second + kEpsilon);
         const double time_b = per_camera[b].first / (per_camera[b].second + kEpsilon);
         const auto [later, earlier] = time_a > time_b ? std::pair(a, b) : std::pair(b, a);
-        const auto bin = static_cast<std::size_t>(std::abs(time_a - time_b) / options.bin_frames);
+        const auto bin =
+            static_cast<std::size_t>(std::abs(time_a - time_b) / options.st_bin_frames);
         if (bin >= bins) continue;  // the seed would index out of its array
         model.histograms_[(later * cameras + earlier) * bins + bin] += 1;
       }
@@ -105,8 +106,8 @@ StModel StModel::fit(std::span<const std::int64_t> train_pids, CameraTimes train
   for (std::size_t pair = 0; pair < cameras * cameras; ++pair) {
     const std::span<double> histogram(model.histograms_.data() + pair * bins, bins);
     normalise(histogram);
-    if (options.smoothing_bins > 0) {
-      smooth(histogram, options.smoothing_bins);
+    if (options.st_smoothing > 0) {
+      smooth(histogram, options.st_smoothing);
       normalise(histogram);
     }
   }
@@ -132,7 +133,7 @@ double StModel::probability(std::int64_t camid_a, std::int64_t frame_a, std::int
 }
 
 double st_joint_score(double similarity, double st_probability, const StReidOptions& options) {
-  return 1.0 / (1.0 + options.visual_lambda * std::exp(-options.visual_gamma * similarity)) *
+  return 1.0 / (1.0 + options.st_visual_lambda * std::exp(-options.st_visual_gamma * similarity)) *
          1.0 / (1.0 + options.st_lambda * std::exp(-options.st_gamma * st_probability));
 }
 

@@ -152,8 +152,8 @@ Evaluation evaluate(models::ReidModuleImpl& model, const Job& job, torch::Device
       throw UsageError("--st-reid: " + why);
   auto suite = job.suite;
   if (suite.cmc_plot.empty()) suite.cmc_plot = output / "cmc.png";
-  auto result = eval::run_suite(set, job.eval.metric, job.eval.max_rank, suite,
-                                static_cast<std::uint64_t>(job.run.seed));
+  auto result = eval::run_suite(set, job.eval.metric, job.eval.max_rank, suite, job.rerank,
+                                job.st, static_cast<std::uint64_t>(job.run.seed));
   if (job.eval.visualize_ranks > 0) {
     const auto query_ids = column(splits.query, &datasets::Entry::pid);
     const auto query_cams = column(splits.query, &datasets::Entry::camid);
@@ -289,7 +289,7 @@ void to_channels_last(torch::nn::Module& model) {
 }  // namespace
 
 int execute(const Job& job, Parts parts) {
-  job.suite.check();
+  job.suite.check(job.rerank, job.st);
   if (job.eval.visualize_attention > 0 && dynamic_cast<models::FGReIDNetImpl*>(parts.model.get()) == nullptr)
     throw UsageError(fmt::format("--visualize-attention: {} has no spatial attention map",
                                  job.model_name));

@@ -9,17 +9,18 @@
 
 namespace fgreid::eval {
 
-void SuiteOptions::check() const {
+void SuiteOptions::check(const RerankOptions& reranking, const StReidOptions& st) const {
   auto refuse = [](std::string_view flag, auto value, std::string_view rule) {
     throw UsageError(fmt::format("--{} {}: must be {}", flag, value, rule));
   };
+  const auto& [k1, k2, lambda] = reranking;
   if (k1 < 1 || k1 > 1000) refuse("k1", k1, "in 1..1000");
   if (k2 < 1 || k2 > k1 + 1) refuse("k2", k2, fmt::format("in 1..k1+1 ({})", k1 + 1));
   if (!(lambda >= 0 && lambda <= 1)) refuse("lambda", lambda, "in [0, 1]");
   if (single_shot_repeats < 0) refuse("single-shot-repeats", single_shot_repeats, "0 (off) or more");
-  if (!(st_bin_frames > 0)) refuse("st-bin-frames", st_bin_frames, "positive");
-  if (st_bins < 1) refuse("st-bins", st_bins, "at least 1");
-  if (!(st_smoothing >= 0)) refuse("st-smoothing", st_smoothing, "0 or more");
+  if (!(st.st_bin_frames > 0)) refuse("st-bin-frames", st.st_bin_frames, "positive");
+  if (st.st_bins < 1) refuse("st-bins", st.st_bins, "at least 1");
+  if (!(st.st_smoothing >= 0)) refuse("st-smoothing", st.st_smoothing, "0 or more");
 }
 
 namespace {
@@ -143,7 +144,8 @@ std::string st_reid_unavailable(const FeatureSet& features) {
 }
 
 SuiteResult run_suite(const FeatureSet& features, Metric metric, int max_rank,
-                      const SuiteOptions& options, std::uint64_t seed) {
+                      const SuiteOptions& options, const RerankOptions& rerank_options,
+                      const StReidOptions& st_options, std::uint64_t seed) {
   torch::NoGradGuard no_grad;
   const auto query_pids = longs_of(features.query_pids);
   const auto query_camids = longs_of(features.query_camids);
@@ -174,7 +176,7 @@ SuiteResult run_suite(const FeatureSet& features, Metric metric, int max_rank,
 
   if (options.rerank) {
     const FeatureRerankSource source(features.query_features, features.gallery_features, metric);
-    result.final_distances = rerank(source, options.rerank_options());
+    result.final_distances = rerank(source, rerank_options);
     record("rerank", "re-ranked",
            evaluate_protocol(options.protocol, result.final_distances, query, gallery, max_rank));
   }
@@ -187,15 +189,14 @@ SuiteResult run_suite(const FeatureSet& features, Metric metric, int max_rank,
     const auto train_frames = longs_of(*features.train_frames);
     const auto query_frames = longs_of(*features.query_frames);
     const auto gallery_frames = longs_of(*features.gallery_frames);
-    const StReidOptions st = options.st_options();
-    const StModel model = StModel::fit(train_pids, {train_camids, train_frames}, st);
+    const StModel model = StModel::fit(train_pids, {train_camids, train_frames}, st_options);
 
     // The seed's visual similarity: cosine of L2-normalised features.
     auto similarity = floats_of(
         pairwise_distances(features.query_features, features.gallery_features, Metric::cosine));
     for (float& value : similarity) value = 1.0f - value;
     const auto scores = st_fuse(similarity, {query_camids, query_frames},
-                                {gallery_camids, gallery_frames}, model, st);
+                                {gallery_camids, gallery_frames}, model, st_options);
     std::vector<float> distances(nq * ng);
     for (std::size_t k = 0; k < scores.size(); ++k) distances[k] = 2.0f - 2.0f * scores[k];
     record("st_reid", "st-ReID",
@@ -205,8 +206,9 @@ SuiteResult run_suite(const FeatureSet& features, Metric metric, int max_rank,
     if (options.rerank) {
       const FeatureRerankSource source(features.query_features, features.gallery_features,
                                        concatenated(query_camids, gallery_camids),
-                                       concatenated(query_frames, gallery_frames), model, st);
-      result.final_distances = rerank(source, options.rerank_options());
+                                       concatenated(query_frames, gallery_frames), model,
+                                       st_options);
+      result.final_distances = rerank(source, rerank_options);
       record("st_reid_rerank", "st-ReID + re-ranked",
              evaluate_protocol(options.protocol, result.final_distances, query, gallery,
                                max_rank));
