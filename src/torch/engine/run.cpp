@@ -28,6 +28,7 @@
 #include <optional>
 #include <cmath>
 #include <fstream>
+#include <unordered_map>
 
 namespace fgreid::engine {
 
@@ -127,6 +128,54 @@ void draw_model_pictures(models::ReidModuleImpl& model, const Job& job, const Pa
   }
 }
 
+/// The protocol of datasets with repeated query/gallery draws (VehicleID's --trials): every
+/// draw's visual metrics, averaged into `metrics` (each with its sample spread as <key>_std).
+/// A test image's feature is computed once, in the first draw, which holds them all.
+void average_over_trials(const eval::FeatureSet& first, const Job& job, nlohmann::json& metrics) {
+  const auto& splits = job.splits;
+  std::unordered_map<std::string, torch::Tensor> feature_of;
+  for (std::size_t i = 0; i < splits.query.size(); ++i)
+    feature_of[splits.query[i].images.front().string()] = first.query_features[static_cast<std::int64_t>(i)];
+  for (std::size_t i = 0; i < splits.gallery.size(); ++i)
+    feature_of[splits.gallery[i].images.front().string()] = first.gallery_features[static_cast<std::int64_t>(i)];
+  auto gather = [&](const std::vector<datasets::Entry>& entries) {
+    std::vector<torch::Tensor> rows;
+    rows.reserve(entries.size());
+    for (const auto& entry : entries) {
+      const auto found = feature_of.find(entry.images.front().string());
+      if (found == feature_of.end())
+        throw DataError(fmt::format("{}: in a later draw but not in the first", entry.images.front().string()));
+      rows.push_back(found->second);
+    }
+    return torch::stack(rows);
+  };
+  std::vector<nlohmann::json> runs{metrics};
+  for (const auto& trial : splits.trials) {
+    eval::FeatureSet set;
+    set.query_features = gather(trial.query);
+    set.gallery_features = gather(trial.gallery);
+    set.query_pids = as_tensor(column(trial.query, &datasets::Entry::pid));
+    set.gallery_pids = as_tensor(column(trial.gallery, &datasets::Entry::pid));
+    set.query_camids = as_tensor(column(trial.query, &datasets::Entry::camid));
+    set.gallery_camids = as_tensor(column(trial.gallery, &datasets::Entry::camid));
+    eval::SuiteOptions visual_only;
+    visual_only.protocol = job.suite.protocol;
+    runs.push_back(eval::run_suite(set, job.eval.metric, job.eval.max_rank, visual_only, job.rerank,
+                                   job.st, static_cast<std::uint64_t>(job.run.seed))
+                       .metrics);
+  }
+  for (const auto& [key, value] : runs.front().items()) {
+    if (!value.is_number() || key == "valid_queries") continue;
+    double sum = 0, squares = 0;
+    for (const auto& run : runs) sum += run.value(key, 0.0);
+    const double mean = sum / static_cast<double>(runs.size());
+    for (const auto& run : runs) squares += std::pow(run.value(key, 0.0) - mean, 2);
+    metrics[key] = mean;
+    metrics[key + "_std"] = std::sqrt(squares / static_cast<double>(runs.size() - 1));
+  }
+  metrics["trials"] = runs.size();
+}
+
 /// Features of query and gallery, then every evaluation the flags ask for; pictures go to
 /// `output` (cmc.png always, ranks.png with --visualize-ranks).
 Evaluation evaluate(models::ReidModuleImpl& model, const Job& job, torch::Device device,
@@ -154,6 +203,7 @@ Evaluation evaluate(models::ReidModuleImpl& model, const Job& job, torch::Device
   if (suite.cmc_plot.empty()) suite.cmc_plot = output / "cmc.png";
   auto result = eval::run_suite(set, job.eval.metric, job.eval.max_rank, suite, job.rerank,
                                 job.st, static_cast<std::uint64_t>(job.run.seed));
+  if (!splits.trials.empty()) average_over_trials(set, job, result.metrics);
   if (job.eval.visualize_ranks > 0) {
     const auto query_ids = column(splits.query, &datasets::Entry::pid);
     const auto query_cams = column(splits.query, &datasets::Entry::camid);
