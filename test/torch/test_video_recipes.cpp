@@ -9,12 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "support.hpp"
+#include "dataset_support.hpp"
 
 #include <string>
 
-using fgreid::test::last_line;
-using fgreid::test::run_command;
+using namespace fgreid::test;  // the helpers of dataset_support.hpp and support.hpp
 
 namespace {
 
@@ -23,10 +22,6 @@ namespace fs = std::filesystem;
 const std::string kTiny =
     " --threads 1 --workers 1 --height 64 --width 32 --batch-p 4 --batch-k 2 --seq-len 2"
     " --max-test-clips 2 --max-epoch 1 --epoch-iterations 2 --print-every 50 --test-batch 64";
-
-std::string recipe(const std::string& stem) {
-  return std::string(FGREID_BINARY_DIR) + "/recipe_" + stem;
-}
 
 /// A network whose feature of a clip [B, T, 3, H, W] is [mean of its pixels, 1].
 struct MeanModel : fgreid::models::ReidModuleImpl {
@@ -46,53 +41,30 @@ TEST_CASE("each video recipe trains a tiny epoch on its synthetic data to a metr
   for (const auto& [stem, queries] : {std::pair{"mars_video", 60}, std::pair{"ilidsvid_video", 40},
                                       std::pair{"prid_video", 40}, std::pair{"dukevideo_video", 60}}) {
     CAPTURE(stem);
-    fgreid::test::TempDir dir;
-    auto r = run_command(recipe(stem) + kTiny + " --output " + (dir / "run").string());
-    INFO(r.err);
-    REQUIRE(r.exit_code == 0);
-    const auto metrics = nlohmann::json::parse(last_line(r.out));
-    REQUIRE(metrics.contains("rank1"));
-    CHECK(metrics["valid_queries"] == queries);  // one feature per query tracklet
-    CHECK(metrics["rank1"].get<double>() >= 0.0);
-    CHECK(metrics["rank1"].get<double>() <= 1.0);
-    CHECK(metrics["mAP"].get<double>() >= 0.0);
-    CHECK(metrics["mAP"].get<double>() <= 1.0);
+    CHECK(train_to_metrics(stem, kTiny)["valid_queries"] == queries);  // one feature per query tracklet
   }
 }
 
 TEST_CASE("--summary counts tracklets and frames; --split-index and --validation choose the split") {
-  const auto mars = run_command(recipe("mars_video") + " --summary");
-  INFO(mars.err);
-  REQUIRE(mars.exit_code == 0);
-  const auto summary = nlohmann::json::parse(last_line(mars.out));
+  const auto summary = recipe_summary("mars_video", "");
   CHECK(summary["train"]["ids"] == 60);
   CHECK(summary["query"]["tracklets"] == 60);
   CHECK(summary["gallery"]["ids"] == 61);
   CHECK(summary["train"]["frames"]["min"].get<int>() >= 2);
   CHECK(summary["split"]["junk_tracklets_dropped"] == 6);
 
-  const auto split3 = run_command(recipe("ilidsvid_video") + " --summary --split-index 3");
-  REQUIRE(split3.exit_code == 0);
-  const auto split3_summary = nlohmann::json::parse(last_line(split3.out));
+  const auto split3_summary = recipe_summary("ilidsvid_video", "--split-index 3");
   CHECK(split3_summary["split"]["split_index"] == 3);
   CHECK(split3_summary["train"]["tracklets"] == 80);
-  const auto split4 = run_command(recipe("ilidsvid_video") + " --summary --split-index 4");
-  REQUIRE(split4.exit_code == 0);
-  CHECK(nlohmann::json::parse(last_line(split4.out))["train"]["frames"] != split3_summary["train"]["frames"]);
+  CHECK(recipe_summary("ilidsvid_video", "--split-index 4")["train"]["frames"] !=
+        split3_summary["train"]["frames"]);
   const auto beyond = run_command(recipe("prid_video") + " --summary --split-index 10");
   CHECK(beyond.exit_code == 2);
   CHECK(last_line(beyond.err).find("--split-index 10") != std::string::npos);
 
   for (const auto* stem : {"mars_video", "ilidsvid_video", "prid_video", "dukevideo_video"}) {
     CAPTURE(stem);
-    const auto held = run_command(recipe(stem) + " --summary --validation 0.25 --validation-seed 4");
-    INFO(held.err);
-    REQUIRE(held.exit_code == 0);
-    const auto split = nlohmann::json::parse(last_line(held.out));
-    const int train_ids = split["train"]["ids"].get<int>(), query_ids = split["query"]["ids"].get<int>();
-    CHECK(split["split"]["validation"]["held_out_ids"] == query_ids);
-    CHECK(query_ids == (train_ids + query_ids) / 4);  // floor(0.25 × all training ids)
-    CHECK(split["gallery"]["ids"] == train_ids + query_ids);
+    check_quarter_held_out(recipe_summary(stem, "--validation 0.25 --validation-seed 4"));
   }
 }
 
