@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 using fgreid::test::last_line;
 using fgreid::test::run_command;
@@ -194,4 +195,29 @@ TEST_CASE("--pretrained loads torchvision weights into the trunk and refuses ano
   auto attention = run_command(baseline + " --visualize-attention 4");
   CHECK(attention.exit_code == 2);  // nor an attention map
   CHECK(last_line(attention.err).find("--visualize-attention") != std::string::npos);
+}
+
+TEST_CASE("recipes/fgreid.ini --opt dataset sets the seed's dataset_config.conf constants") {
+  Recipe::Config config;
+  fgreid::cli::CommandLine cli("recipe", "");
+  Recipe::add_flags(cli, config);
+  const std::string ini = std::string(FGREID_SOURCE_DIR) + "/recipes/fgreid.ini";
+  std::vector<std::string> words = {"recipe", "--config", ini, "--opt", "dataset"};
+  std::vector<char*> argv;
+  for (auto& word : words) argv.push_back(word.data());
+  REQUIRE(cli.parse(static_cast<int>(argv.size()), argv.data()));
+  // seed-facts §3: tools/dataset_config.conf [dataset], and its optional keys' defaults
+  const std::map<std::string, double> seed = {
+      {"osm-alpha", 2.0708620427781153},   {"osm-sigma", 0.1985923780643122},
+      {"osm-l", 0.483491099945938},         {"gamma", 0.4972545632405633},
+      {"cosine-margin", 0.00020750171830713216}, {"beta-ratio", 0.14033231327559872},
+      {"var-weight", 0.0006818137374953562}, {"lsr-weight", 1.0},
+      {"lcn-weight", 1.0},                  {"weight-decay", 5e-4}};
+  const auto resolved = cli.resolved();
+  for (const auto& [flag, value] : seed) {
+    CAPTURE(flag);
+    CHECK(cli.was_set(flag));
+    CHECK(std::stod(resolved[flag].get<std::string>()) == value);
+  }
+  CHECK(config.train.gamma == 0.4972545632405633);
 }
