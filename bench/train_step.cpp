@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "bench/support.hpp"
 #include "recipes/baseline.hpp"
 #include "recipes/market_image.hpp"
 
@@ -30,7 +31,8 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using fgreid::bench::Clock;
+using fgreid::bench::seconds_since;
 namespace engine = fgreid::engine;
 
 struct Settings {
@@ -131,7 +133,7 @@ nlohmann::json run_cpp(const Settings& s) {
   torch::Tensor last;
   for (int i = 0; i < s.iterations; ++i) last = step();
   synchronize(device);
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const double seconds = seconds_since(start);
   loss_value = last.item<double>();
   return {{"images_per_s", static_cast<double>(batch * s.iterations) / seconds},
           {"seconds", seconds},
@@ -140,20 +142,13 @@ nlohmann::json run_cpp(const Settings& s) {
 }
 
 nlohmann::json run_peer(const Settings& s) {
-  const std::string command = fmt::format(
-      "{} {}/bench/train_step_peer.py --model {} --device {} --threads {} --amp {} {} --warmup {} "
-      "--iterations {} --height {} --width {} --classes {}",
-      FGREID_PYTHON, FGREID_SOURCE_DIR, s.model, s.device, at::get_num_threads(), s.amp,
-      s.channels_last ? "--channels-last" : "", s.warmup, s.iterations, s.height, s.width, s.classes);
-  FILE* pipe = ::popen(command.c_str(), "r");
-  if (pipe == nullptr) throw std::runtime_error("cannot start " + command);
-  std::string out;
-  char buffer[4096];
-  while (auto n = std::fread(buffer, 1, sizeof buffer, pipe)) out.append(buffer, n);
-  if (::pclose(pipe) != 0) throw std::runtime_error("the Python peer failed: " + command);
-  const auto end = out.find_last_not_of('\n');
-  const auto begin = out.rfind('\n', end);
-  return nlohmann::json::parse(out.substr(begin == std::string::npos ? 0 : begin + 1));
+  return fgreid::bench::run_for_json(
+      "bench_train_step",
+      fmt::format("{} {}/bench/train_step_peer.py --model {} --device {} --threads {} --amp {} {} "
+                  "--warmup {} --iterations {} --height {} --width {} --classes {}",
+                  FGREID_PYTHON, FGREID_SOURCE_DIR, s.model, s.device, at::get_num_threads(), s.amp,
+                  s.channels_last ? "--channels-last" : "", s.warmup, s.iterations, s.height, s.width,
+                  s.classes));
 }
 
 }  // namespace
