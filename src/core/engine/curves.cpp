@@ -1,3 +1,4 @@
+#include <fgreid/detail/canvas.hpp>
 #include <fgreid/engine/curves.hpp>
 #include <fgreid/error.hpp>
 
@@ -18,6 +19,8 @@ namespace fgreid::engine {
 
 namespace {
 
+using detail::kPalette;
+
 struct Series {
   std::string label;
   std::vector<double> x, y;
@@ -29,8 +32,6 @@ struct Panel {
 };
 
 const cv::Scalar kInk(0, 0, 0), kGrid(225, 225, 225), kDark(70, 70, 70);
-const cv::Scalar kPalette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},
-                               {189, 103, 148}, {75, 86, 140},  {194, 119, 227}, {127, 127, 127}};
 
 /// Tick values at a 1-2-5 step covering [low, high] with about `count` ticks.
 std::vector<double> nice_ticks(double low, double high, int count) {
@@ -149,15 +150,7 @@ void write_training_curves(const std::filesystem::path& log, const std::filesyst
   draw_panel(image, {0, 0, kWidth, kPanelHeight}, loss);
   draw_panel(image, {0, kPanelHeight, kWidth, kPanelHeight}, lr);
   draw_panel(image, {0, 2 * kPanelHeight, kWidth, kPanelHeight}, metrics);
-  const auto temporary = std::filesystem::path(png.string() + ".tmp.png");
-  bool written = false;
-  try {
-    written = cv::imwrite(temporary.string(), image);
-  } catch (const cv::Exception&) {
-    written = false;
-  }
-  if (!written) throw DataError(fmt::format("{}: cannot write the PNG", png.string()));
-  std::filesystem::rename(temporary, png);
+  detail::write_png(png, image);
 }
 
 }  // namespace fgreid::engine

@@ -1,3 +1,5 @@
+#include <fgreid/detail/canvas.hpp>
+#include <fgreid/engine/files.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/pictures.hpp>
 
@@ -13,23 +15,28 @@
 #include <random>
 #include <stdexcept>
 
+namespace fgreid::detail {
+
+void write_png(const std::filesystem::path& png, const cv::Mat& image) {
+  std::vector<unsigned char> bytes;
+  if (!cv::imencode(".png", image, bytes))
+    throw DataError(fmt::format("{}: cannot encode the PNG", png.string()));
+  std::error_code ignored;
+  if (png.has_parent_path()) std::filesystem::create_directories(png.parent_path(), ignored);
+  write_file_atomically(png, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+}  // namespace fgreid::detail
+
 namespace fgreid::eval {
+
+using detail::kPalette;
+using detail::write_png;
 
 namespace {
 
 cv::Scalar bgr(const std::uint8_t (&colour)[3]) { return {double(colour[0]), double(colour[1]), double(colour[2])}; }
 
-void write_png(const std::filesystem::path& png, const cv::Mat& image) {
-  std::error_code ignored;
-  if (png.has_parent_path()) std::filesystem::create_directories(png.parent_path(), ignored);
-  bool written = false;
-  try {
-    written = cv::imwrite(png.string(), image);
-  } catch (const cv::Exception&) {
-    written = false;
-  }
-  if (!written) throw DataError(fmt::format("{}: cannot write the PNG", png.string()));
-}
 
 /// Text centred horizontally on `centre_x` with its baseline at `baseline_y`.
 void centred_text(cv::Mat& image, const std::string& text, int centre_x, int baseline_y,
@@ -40,10 +47,6 @@ void centred_text(cv::Mat& image, const std::string& text, int centre_x, int bas
               scale, colour, thickness, cv::LINE_AA);
 }
 
-/// Distinguishable line colours (BGR), after matplotlib's tab10.
-const cv::Scalar kPalette[] = {{180, 119, 31}, {14, 127, 255}, {44, 160, 44},  {40, 39, 214},
-                               {189, 103, 148}, {75, 86, 140},  {194, 119, 227}, {127, 127, 127},
-                               {34, 189, 188},  {207, 190, 23}};
 
 }  // namespace
 

@@ -1,4 +1,5 @@
 #include <fgreid/engine/files.hpp>
+#include <fgreid/detail/canvas.hpp>
 #include <fgreid/engine/pictures.hpp>
 #include <fgreid/error.hpp>
 
@@ -20,14 +21,7 @@ namespace {
 const cv::Scalar kBlack(0, 0, 0), kDark(70, 70, 70), kWhite(255, 255, 255), kGrid(232, 232, 232);
 constexpr int kFont = cv::FONT_HERSHEY_SIMPLEX;
 
-void write_png(const std::filesystem::path& png, const cv::Mat& image) {
-  std::vector<unsigned char> bytes;
-  if (!cv::imencode(".png", image, bytes))
-    throw DataError(fmt::format("{}: cannot encode the PNG", png.string()));
-  std::error_code ignored;
-  if (png.has_parent_path()) std::filesystem::create_directories(png.parent_path(), ignored);
-  write_file_atomically(png, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-}
+using detail::write_png;
 
 cv::Size text_size(const std::string& text, double scale, int thickness = 1) {
   int base = 0;
