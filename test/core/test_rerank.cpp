@@ -108,8 +108,9 @@ ev::Metrics metrics_of(const Case& c, const std::vector<float>& distances) {
                              ev::Labels{c.gallery_pids, c.gallery_camids}, 50);
 }
 
-std::vector<float> rerank(const Case& c, const ev::RerankOptions& options) {
-  const ev::DenseRerankSource source(c.qg, c.qq, c.gg, c.nq, c.ng);
+/// `symmetric`: read one triangle of M (the case's qq and gg are exactly symmetric).
+std::vector<float> rerank(const Case& c, const ev::RerankOptions& options, bool symmetric = false) {
+  const ev::DenseRerankSource source(c.qg, c.qq, c.gg, c.nq, c.ng, true, symmetric);
   return ev::rerank(source, options);
 }
 
@@ -132,6 +133,8 @@ TEST_CASE("re-ranking equals torchreid's re_ranking on random inputs with identi
     const ev::RerankOptions options{shape.k1, shape.k2, shape.lambda};
     const auto ours = rerank(c, options);
     const auto reference = reference_rerank(c, options);
+    // Reading one triangle of M changes the order of work, not one bit of the result.
+    CHECK(rerank(c, options, true) == ours);
     REQUIRE(ours.size() == reference.size());
     float worst = 0;
     for (std::size_t k = 0; k < ours.size(); ++k)
@@ -155,12 +158,78 @@ TEST_CASE("re-ranking equals torchreid's re_ranking on random inputs with identi
 
 TEST_CASE("re-ranking does not depend on the number of threads") {
   const auto c = make_case(40, 200, 30, 16, 99);
-  const auto parallel = rerank(c, {});
-  const auto serial = [&] {
-    tbb::global_control one_thread(tbb::global_control::max_allowed_parallelism, 1);
-    return rerank(c, {});
-  }();
-  CHECK(parallel == serial);
+  for (const bool symmetric : {false, true}) {
+    CAPTURE(symmetric);
+    const auto parallel = rerank(c, {}, symmetric);
+    const auto serial = [&] {
+      tbb::global_control one_thread(tbb::global_control::max_allowed_parallelism, 1);
+      return rerank(c, {}, symmetric);
+    }();
+    CHECK(parallel == serial);
+  }
+}
+
+TEST_CASE("reading one triangle of M breaks ties by index, those in the data and those made by "
+          "normalising") {
+  SUBCASE("distances with many equal values") {
+    // Hamming distances between 4-bit codes: every value repeats many times.
+    Case c = make_case(12, 40, 6, 4, 7);
+    std::mt19937 random(3);
+    std::vector<int> codes(c.nq + c.ng);
+    for (int& code : codes) code = static_cast<int>(random() % 16);
+    auto hamming = [&](std::size_t a, std::size_t b) {
+      return std::sqrt(static_cast<float>(__builtin_popcount(codes[a] ^ codes[b])));
+    };
+    for (std::size_t i = 0; i < c.nq; ++i) {
+      for (std::size_t j = 0; j < c.nq; ++j) c.qq[i * c.nq + j] = hamming(i, j);
+      for (std::size_t g = 0; g < c.ng; ++g) c.qg[i * c.ng + g] = hamming(i, c.nq + g);
+    }
+    for (std::size_t g = 0; g < c.ng; ++g)
+      for (std::size_t h = 0; h < c.ng; ++h) c.gg[g * c.ng + h] = hamming(c.nq + g, c.nq + h);
+    for (const ev::RerankOptions options : {ev::RerankOptions{5, 3, 0.3}, ev::RerankOptions{}}) {
+      CAPTURE(options.k1);
+      CHECK(rerank(c, options, true) == rerank(c, options, false));
+    }
+  }
+  SUBCASE("values that differ until divided by the maximum") {
+    // Item 0 is at a from items 7, 8, 9 and at b > a from item 5; divided by the maximum m, a
+    // and b are equal, so index order must make 5 and 7 the third and fourth of item 0's
+    // k1 + 1 = 4 nearest. Counting by a, 5 is not even among the first five.
+    const float m = 9.7f;
+    float a = 2.5f, b = 0;
+    for (; a < m; a = std::nextafter(a, m)) {
+      b = std::nextafter(a, m);
+      if (a / m == b / m) break;
+    }
+    REQUIRE(a < b);
+    REQUIRE(a / m == b / m);
+    const std::size_t nq = 2, ng = 8, n = nq + ng;
+    std::vector<float> full(n * n, m);
+    for (std::size_t i = 0; i < n; ++i) full[i * n + i] = 0;
+    auto set = [&](std::size_t i, std::size_t j, float value) {
+      full[i * n + j] = full[j * n + i] = value;
+    };
+    set(0, 1, 1.0f);
+    set(0, 5, b);
+    for (const std::size_t item : {7, 8, 9}) set(0, item, a);
+    Case c;
+    c.nq = nq;
+    c.ng = ng;
+    for (std::size_t i = 0; i < n; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        if (i < nq) (j < nq ? c.qq : c.qg).push_back(full[i * n + j]);
+        else if (j >= nq) c.gg.push_back(full[i * n + j]);
+      }
+    const ev::RerankOptions options{3, 1, 0.3};
+    auto run = [&](bool symmetric) {
+      const ev::DenseRerankSource source(c.qg, c.qq, c.gg, nq, ng, false, symmetric);
+      return ev::rerank(source, options);
+    };
+    const auto streamed = run(false), triangle = run(true);
+    // The streamed pass ranks items 5 and 7 in, 8 and 9 out: query 0 ends nearer to 5 than 8.
+    CHECK(streamed[0 * ng + (5 - nq)] < streamed[0 * ng + (8 - nq)]);
+    CHECK(triangle == streamed);
+  }
 }
 
 TEST_CASE("re-ranking refuses bad parameters and sizes") {

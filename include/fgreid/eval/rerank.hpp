@@ -10,9 +10,10 @@
 // the Jaccard distance of a query to a gallery item comes from an inverted index of V, and
 // final = (1 − λ)·Jaccard + λ·normalised original.
 //
-// Unlike the reference, nothing of size N² is held: the normalised matrix is streamed a block
-// of columns at a time (twice: neighbour lists, then the query rows), V is sparse (N × a few
-// hundred non-zeros), and the output is the Nq × Ng float32 matrix.
+// Unlike the reference, nothing of size N² is held: the normalised matrix is streamed once, a
+// block of columns at a time (only its upper triangle when M is symmetric, as distances are),
+// V is sparse (N × a few hundred non-zeros), and the output is the Nq × Ng float32 matrix,
+// which holds the query rows of the normalised matrix until the Jaccard distances join them.
 #include <fgreid/options.hpp>
 
 #include <cstddef>
@@ -40,36 +41,43 @@ class RerankSource {
   virtual ~RerankSource() = default;
   [[nodiscard]] virtual std::size_t num_query() const = 0;
   [[nodiscard]] virtual std::size_t num_gallery() const = 0;
-  /// Columns [begin, end) of M, written as rows: out[(i − begin)·N + j] = M[j][i].
-  /// Called concurrently from several threads with disjoint ranges.
-  virtual void columns(std::size_t begin, std::size_t end, std::span<float> out) const = 0;
+  /// Rows [first_row, N) of columns [begin, end) of M, written as rows:
+  /// out[(i − begin)·(N − first_row) + j − first_row] = M[j][i]. Called concurrently from
+  /// several threads with disjoint ranges, always with first_row 0 unless symmetric().
+  virtual void columns(std::size_t begin, std::size_t end, std::size_t first_row,
+                       std::span<float> out) const = 0;
   /// One entry M[j][i] (column i, row j). Called concurrently.
   [[nodiscard]] virtual float at(std::size_t i, std::size_t j) const = 0;
   /// Whether the reference's squaring applies (true for Euclidean distances).
   [[nodiscard]] virtual bool square() const { return true; }
+  /// Whether M[j][i] == M[i][j]: then only its upper triangle is read, halving the work.
+  [[nodiscard]] virtual bool symmetric() const { return false; }
   /// Columns per columns() call: larger suits sources that compute them by matrix product.
   [[nodiscard]] virtual std::size_t preferred_block() const { return 16; }
 };
 
 /// M from three dense row-major float32 matrices, as torchreid's re_ranking takes them:
 /// query×gallery [Nq, Ng], query×query [Nq, Nq], gallery×gallery [Ng, Ng]. The spans must
-/// outlive the source.
+/// outlive the source. `symmetric` promises that query×query and gallery×gallery are exactly
+/// symmetric (numpy's matrix products need not give that), so that one triangle is enough.
 class DenseRerankSource final : public RerankSource {
  public:
   /// Throws std::invalid_argument when the sizes do not fit Nq and Ng.
   DenseRerankSource(std::span<const float> query_gallery, std::span<const float> query_query,
                     std::span<const float> gallery_gallery, std::size_t num_query,
-                    std::size_t num_gallery, bool square = true);
+                    std::size_t num_gallery, bool square = true, bool symmetric = false);
   [[nodiscard]] std::size_t num_query() const override { return num_query_; }
   [[nodiscard]] std::size_t num_gallery() const override { return num_gallery_; }
-  void columns(std::size_t begin, std::size_t end, std::span<float> out) const override;
+  void columns(std::size_t begin, std::size_t end, std::size_t first_row,
+               std::span<float> out) const override;
   [[nodiscard]] float at(std::size_t i, std::size_t j) const override;
   [[nodiscard]] bool square() const override { return square_; }
+  [[nodiscard]] bool symmetric() const override { return symmetric_; }
 
  private:
   std::span<const float> query_gallery_, query_query_, gallery_gallery_;
   std::size_t num_query_, num_gallery_;
-  bool square_;
+  bool square_, symmetric_;
 };
 
 /// Re-ranked Nq × Ng distances, row major, float32 (smaller is more similar): the reference's

@@ -105,9 +105,13 @@ class FeatureRerankSource final : public RerankSource {
                       const StModel& model, const StReidOptions& options);
   [[nodiscard]] std::size_t num_query() const override { return num_query_; }
   [[nodiscard]] std::size_t num_gallery() const override { return num_gallery_; }
-  void columns(std::size_t begin, std::size_t end, std::span<float> out) const override;
+  void columns(std::size_t begin, std::size_t end, std::size_t first_row,
+               std::span<float> out) const override;
   [[nodiscard]] float at(std::size_t i, std::size_t j) const override;
   [[nodiscard]] bool square() const override { return st_model_ == nullptr; }
+  /// Distances are; the st-ReID score is not quite (on equal frames the seed picks the
+  /// histogram of an ordered camera pair by argument order).
+  [[nodiscard]] bool symmetric() const override { return st_model_ == nullptr; }
   [[nodiscard]] std::size_t preferred_block() const override { return 256; }
 
  private:

@@ -6,6 +6,8 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <array>
+
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -18,13 +20,15 @@ namespace fgreid::eval {
 DenseRerankSource::DenseRerankSource(std::span<const float> query_gallery,
                                      std::span<const float> query_query,
                                      std::span<const float> gallery_gallery,
-                                     std::size_t num_query, std::size_t num_gallery, bool square)
+                                     std::size_t num_query, std::size_t num_gallery, bool square,
+                                     bool symmetric)
     : query_gallery_(query_gallery),
       query_query_(query_query),
       gallery_gallery_(gallery_gallery),
       num_query_(num_query),
       num_gallery_(num_gallery),
-      square_(square) {
+      square_(square),
+      symmetric_(symmetric) {
   if (query_gallery.size() != num_query * num_gallery ||
       query_query.size() != num_query * num_query ||
       gallery_gallery.size() != num_gallery * num_gallery)
@@ -41,21 +45,24 @@ float DenseRerankSource::at(std::size_t i, std::size_t j) const {
   return i < nq ? query_gallery_[i * ng + (j - nq)] : gallery_gallery_[(j - nq) * ng + (i - nq)];
 }
 
-void DenseRerankSource::columns(std::size_t begin, std::size_t end, std::span<float> out) const {
-  const std::size_t nq = num_query_, ng = num_gallery_, n = nq + ng;
+void DenseRerankSource::columns(std::size_t begin, std::size_t end, std::size_t first_row,
+                                std::span<float> out) const {
+  const std::size_t nq = num_query_, ng = num_gallery_, n = nq + ng, width = n - first_row;
   // Rows j of M outer and columns i inner wherever M is read along a row, so a block of
   // columns reads each matrix row's few consecutive floats once.
-  for (std::size_t j = 0; j < n; ++j) {
+  for (std::size_t j = first_row; j < n; ++j) {
     for (std::size_t i = begin; i < end; ++i) {
       if (j >= nq && i < nq) continue;  // the qgᵀ block: read along qg's rows below
-      out[(i - begin) * n + j] = j < nq ? (i < nq ? query_query_[j * nq + i]
-                                                  : query_gallery_[j * ng + (i - nq)])
-                                        : gallery_gallery_[(j - nq) * ng + (i - nq)];
+      out[(i - begin) * width + j - first_row] =
+          j < nq ? (i < nq ? query_query_[j * nq + i] : query_gallery_[j * ng + (i - nq)])
+                 : gallery_gallery_[(j - nq) * ng + (i - nq)];
     }
   }
+  const std::size_t from = std::max(nq, first_row);
   for (std::size_t i = begin; i < std::min(end, nq); ++i) {
-    const float* row = query_gallery_.data() + i * ng;
-    std::copy(row, row + ng, out.begin() + static_cast<std::ptrdiff_t>((i - begin) * n + nq));
+    const float* row = query_gallery_.data() + i * ng + (from - nq);
+    std::copy(row, row + (n - from),
+              out.begin() + static_cast<std::ptrdiff_t>((i - begin) * width + from - first_row));
   }
 }
 
@@ -110,24 +117,45 @@ inline float base_value(float distance, bool square) {
   return square ? distance * distance : distance;
 }
 
-/// Streams M a block of columns at a time and calls `visit(i, normalised_row)` for each
-/// column i in [begin, end), in parallel; column_max[i] is filled on the way.
-template <typename Visit>
-void for_each_normalised_row(const RerankSource& source, std::size_t begin, std::size_t end,
-                             std::vector<float>& column_max, Visit&& visit) {
-  const std::size_t n = source.num_query() + source.num_gallery();
+/// Offers item `j` at `value` to an ascending list of at most `width` entries holding `count`:
+/// it enters when smaller than the last (never as NaN), after the equal values already there,
+/// so equal values keep the order they were offered in.
+inline void offer(std::uint32_t* best, float* best_value, std::uint32_t& count, std::size_t width,
+                  std::uint32_t j, float value) {
+  if (count == width && !(value < best_value[width - 1])) return;
+  std::size_t at = count < width ? count++ : width - 1;
+  while (at > 0 && value < best_value[at - 1]) {
+    best_value[at] = best_value[at - 1];
+    best[at] = best[at - 1];
+    --at;
+  }
+  best_value[at] = value;
+  best[at] = j;
+}
+
+/// Pass 1 for any source: streams every column of M a block at a time, normalises it, keeps the
+/// `width` nearest of each item, and writes the query rows' gallery part to `original`
+/// (Nq × Ng). Items are offered in index order, so equal values keep index order.
+Neighbours nearest_neighbours_streamed(const RerankSource& source, std::size_t width,
+                                       std::span<float> original) {
+  const std::size_t nq = source.num_query(), ng = source.num_gallery(), n = nq + ng;
   const bool square = source.square();
+  Neighbours result;
+  result.width = width;
+  result.lists.resize(n * width);
+  result.values.resize(n * width);
+  result.column_max.resize(n);
   const std::size_t block_columns = std::max<std::size_t>(1, source.preferred_block());
   tbb::enumerable_thread_specific<std::vector<float>> buffers(
       [&] { return std::vector<float>(block_columns * n); });
-  const std::size_t blocks = (end - begin + block_columns - 1) / block_columns;
+  const std::size_t blocks = (n + block_columns - 1) / block_columns;
   tbb::parallel_for(tbb::blocked_range<std::size_t>(0, blocks, 1),
                     [&](const tbb::blocked_range<std::size_t>& range) {
     auto& buffer = buffers.local();
     for (std::size_t block = range.begin(); block != range.end(); ++block) {
-      const std::size_t first = begin + block * block_columns;
-      const std::size_t last = std::min(end, first + block_columns);
-      source.columns(first, last, std::span<float>(buffer.data(), (last - first) * n));
+      const std::size_t first = block * block_columns;
+      const std::size_t last = std::min(n, first + block_columns);
+      source.columns(first, last, 0, std::span<float>(buffer.data(), (last - first) * n));
       for (std::size_t i = first; i < last; ++i) {
         float* row = buffer.data() + (i - first) * n;
         float maximum = -std::numeric_limits<float>::infinity();
@@ -136,39 +164,158 @@ void for_each_normalised_row(const RerankSource& source, std::size_t begin, std:
           maximum = std::max(maximum, row[j]);
         }
         for (std::size_t j = 0; j < n; ++j) row[j] /= maximum;
-        column_max[i] = maximum;
-        visit(i, std::span<const float>(row, n));
+        result.column_max[i] = maximum;
+        std::uint32_t count = 0;
+        for (std::size_t j = 0; j < n; ++j)
+          offer(result.lists.data() + i * width, result.values.data() + i * width, count, width,
+                static_cast<std::uint32_t>(j), row[j]);
+        if (i < nq) std::copy(row + nq, row + n, original.begin() + static_cast<std::ptrdiff_t>(i * ng));
       }
     }
   });
+  return result;
 }
 
-/// Pass 1: the `width` nearest items of every item under the normalised distances.
-Neighbours nearest_neighbours(const RerankSource& source, std::size_t width) {
-  const std::size_t n = source.num_query() + source.num_gallery();
+/// Pass 1 for a symmetric source, reading only M's upper triangle: stripe by stripe of rows
+/// [s, e), the block M[s..e)[s..N) serves twice, as rows for items s..e and as columns for
+/// items e..N. Every item is offered its neighbours in index order (columns of earlier stripes
+/// first, then its own row), so equal values keep index order as in the streamed pass.
+/// Neighbours are collected by base value with one spare, and ranked by normalised value once
+/// the maxima are known; should the division make the last kept value equal the spare's, the
+/// item's full column is read again so that the tie is resolved as the reference resolves it.
+Neighbours nearest_neighbours_symmetric(const RerankSource& source, std::size_t width,
+                                        std::span<float> original) {
+  const std::size_t nq = source.num_query(), ng = source.num_gallery(), n = nq + ng;
+  const bool square = source.square();
+  const std::size_t capacity = std::min(width + 1, n);
+  std::vector<std::uint32_t> lists(n * capacity), counts(n, 0);
+  std::vector<float> values(n * capacity);
+  std::vector<float> maximum(n, -std::numeric_limits<float>::infinity());
+  const std::size_t stripe = std::max<std::size_t>(1, source.preferred_block());
+  constexpr std::size_t kColumnChunk = 64;
+  std::vector<float> block(stripe * n);
+
+  for (std::size_t s = 0; s < n; s += stripe) {
+    const std::size_t e = std::min(n, s + stripe), row_length = n - s;
+    source.columns(s, e, s, std::span<float>(block.data(), (e - s) * row_length));
+    // Units: one per row of the stripe, then one per chunk of later columns; no two touch the
+    // same item, and none writes to the block.
+    const std::size_t row_units = e - s;
+    const std::size_t units = row_units + (n - e + kColumnChunk - 1) / kColumnChunk;
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, units, 1),
+                      [&](const tbb::blocked_range<std::size_t>& range) {
+      for (std::size_t unit = range.begin(); unit != range.end(); ++unit) {
+        if (unit < row_units) {
+          const std::size_t i = s + unit;
+          const float* row = block.data() + unit * row_length;
+          std::uint32_t* list = lists.data() + i * capacity;
+          float* list_values = values.data() + i * capacity;
+          // Chunks of 16 whose test, which rejects most values, and per-lane maxima vectorise.
+          constexpr std::size_t kLanes = 16;
+          std::array<float, kLanes> top;
+          top.fill(maximum[i]);
+          auto threshold = [&] {
+            return counts[i] == capacity ? list_values[capacity - 1]
+                                         : std::numeric_limits<float>::quiet_NaN();
+          };
+          float admit_below = threshold();
+          std::size_t j_begin = s;
+          for (; j_begin + kLanes <= n; j_begin += kLanes) {
+            const float* chunk = row + (j_begin - s);
+            bool any = false;
+            for (std::size_t k = 0; k < kLanes; ++k) {
+              const float value = base_value(chunk[k], square);
+              top[k] = std::max(top[k], value);
+              any |= !(value >= admit_below);  // a NaN threshold admits all: list not full
+            }
+            if (!any) continue;
+            for (std::size_t k = 0; k < kLanes; ++k)
+              if (!(base_value(chunk[k], square) >= admit_below))
+                offer(list, list_values, counts[i], capacity,
+                      static_cast<std::uint32_t>(j_begin + k), base_value(chunk[k], square));
+            admit_below = threshold();
+          }
+          for (std::size_t j = j_begin; j < n; ++j) {
+            const float value = base_value(row[j - s], square);
+            top[0] = std::max(top[0], value);
+            offer(list, list_values, counts[i], capacity, static_cast<std::uint32_t>(j), value);
+          }
+          maximum[i] = *std::ranges::max_element(top);
+          if (i < nq)  // s <= i < nq: the row holds every gallery item
+            for (std::size_t g = 0; g < ng; ++g)
+              original[i * ng + g] = base_value(row[nq + g - s], square);
+        } else {
+          const std::size_t j_begin = e + (unit - row_units) * kColumnChunk;
+          const std::size_t j_end = std::min(n, j_begin + kColumnChunk), width_j = j_end - j_begin;
+          // The chunk's maxima and admission thresholds, kept local so the scan vectorises.
+          std::array<float, kColumnChunk> top{}, threshold{};
+          for (std::size_t k = 0; k < width_j; ++k) {
+            const std::size_t j = j_begin + k;
+            top[k] = maximum[j];
+            threshold[k] = counts[j] == capacity ? values[j * capacity + capacity - 1]
+                                                 : std::numeric_limits<float>::quiet_NaN();
+          }
+          for (std::size_t i = s; i < e; ++i) {
+            const float* row = block.data() + (i - s) * row_length + (j_begin - s);
+            bool any = false;
+            for (std::size_t k = 0; k < width_j; ++k) {
+              const float value = base_value(row[k], square);
+              top[k] = std::max(top[k], value);
+              // NaN threshold: the list is not full yet, so everything is offered.
+              any |= !(value >= threshold[k]);
+            }
+            if (!any) continue;
+            for (std::size_t k = 0; k < width_j; ++k) {
+              const std::size_t j = j_begin + k;
+              if (base_value(row[k], square) >= threshold[k]) continue;
+              offer(lists.data() + j * capacity, values.data() + j * capacity, counts[j],
+                    capacity, static_cast<std::uint32_t>(i), base_value(row[k], square));
+              threshold[k] = counts[j] == capacity ? values[j * capacity + capacity - 1]
+                                                   : std::numeric_limits<float>::quiet_NaN();
+            }
+          }
+          for (std::size_t k = 0; k < width_j; ++k) maximum[j_begin + k] = top[k];
+        }
+      }
+    });
+  }
   Neighbours result;
   result.width = width;
   result.lists.resize(n * width);
   result.values.resize(n * width);
-  result.column_max.resize(n);
-  for_each_normalised_row(source, 0, n, result.column_max,
-                          [&](std::size_t i, std::span<const float> row) {
-    // A sorted top list; most values fail the first comparison with its last entry.
-    std::uint32_t* best = result.lists.data() + i * width;
-    float* best_value = result.values.data() + i * width;
-    std::size_t count = 0;
-    for (std::size_t j = 0; j < n; ++j) {
-      const float value = row[j];
-      if (count == width && !(value < best_value[width - 1])) continue;  // NaN never enters
-      std::size_t at = count < width ? count++ : width - 1;
-      while (at > 0 && value < best_value[at - 1]) {  // strict: equal values keep index order
-        best_value[at] = best_value[at - 1];
-        best[at] = best[at - 1];
-        --at;
+  result.column_max = std::move(maximum);
+  tbb::enumerable_thread_specific<std::vector<float>> columns(
+      [&] { return std::vector<float>(n); });
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 256),
+                    [&](const tbb::blocked_range<std::size_t>& range) {
+    std::vector<std::pair<float, std::uint32_t>> ranked;
+    for (std::size_t i = range.begin(); i != range.end(); ++i) {
+      const float scale = result.column_max[i];
+      ranked.clear();
+      for (std::size_t k = 0; k < counts[i]; ++k)
+        ranked.emplace_back(values[i * capacity + k] / scale, lists[i * capacity + k]);
+      std::ranges::sort(ranked);  // by normalised value, then index
+      std::uint32_t* best = result.lists.data() + i * width;
+      float* best_value = result.values.data() + i * width;
+      if (capacity > width && ranked.size() == capacity &&
+          ranked[capacity - 1].first == ranked[width - 1].first) {
+        auto& column = columns.local();
+        source.columns(i, i + 1, 0, column);
+        std::uint32_t count = 0;
+        for (std::size_t j = 0; j < n; ++j)
+          offer(best, best_value, count, width, static_cast<std::uint32_t>(j),
+                base_value(column[j], square) / scale);
+        continue;
       }
-      best_value[at] = value;
-      best[at] = static_cast<std::uint32_t>(j);
+      for (std::size_t k = 0; k < std::min(width, ranked.size()); ++k) {
+        best_value[k] = ranked[k].first;
+        best[k] = ranked[k].second;
+      }
     }
+  });
+  tbb::parallel_for(std::size_t{0}, nq, [&](std::size_t i) {
+    const float scale = result.column_max[i];
+    for (std::size_t g = 0; g < ng; ++g) original[i * ng + g] /= scale;
   });
   return result;
 }
@@ -266,8 +413,13 @@ std::vector<float> rerank(const RerankSource& source, const RerankOptions& optio
   const auto k1 = static_cast<std::size_t>(options.k1);
   const auto k2 = static_cast<std::size_t>(options.k2);
 
-  // Pass 1: neighbour lists (k1 + 1 of them also cover the k2 of query expansion).
-  const Neighbours neighbours = nearest_neighbours(source, std::min(k1 + 1, n));
+  // Pass 1: neighbour lists (k1 + 1 of them also cover the k2 of query expansion), and the
+  // normalised query × gallery distances, kept in what becomes the result.
+  std::vector<float> result(nq * ng);
+  const std::size_t width = std::min(k1 + 1, n);
+  const Neighbours neighbours = source.symmetric()
+                                    ? nearest_neighbours_symmetric(source, width, result)
+                                    : nearest_neighbours_streamed(source, width, result);
 
   // Pass 2: V, sparse.
   std::vector<SparseRow> v(n);
@@ -318,23 +470,23 @@ std::vector<float> rerank(const RerankSource& source, const RerankOptions& optio
         inverted[fill[e.index]++] = {static_cast<std::uint32_t>(r - nq), e.value};
   }
 
-  // Final: the query columns of M once more, then Jaccard through the inverted index.
-  std::vector<float> result(nq * ng);
+  // Final: Jaccard through the inverted index, joined with the normalised original.
   const auto jaccard_weight = static_cast<float>(1 - options.lambda);
   const auto original_weight = static_cast<float>(options.lambda);
-  std::vector<float> query_column_max(n);
   tbb::enumerable_thread_specific<std::vector<float>> minima([&] { return std::vector<float>(ng); });
-  for_each_normalised_row(source, 0, nq, query_column_max,
-                          [&](std::size_t i, std::span<const float> row) {
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, nq, 16),
+                    [&](const tbb::blocked_range<std::size_t>& range) {
     auto& temp_min = minima.local();
-    std::fill(temp_min.begin(), temp_min.end(), 0.0f);
-    for (const SparseEntry& e : v_qe[i])
-      for (std::size_t k = column_start[e.index]; k < column_start[e.index + 1]; ++k)
-        temp_min[inverted[k].index] += std::min(e.value, inverted[k].value);
-    float* out = result.data() + i * ng;
-    for (std::size_t g = 0; g < ng; ++g) {
-      const float jaccard = 1.0f - temp_min[g] / (2.0f - temp_min[g]);
-      out[g] = jaccard * jaccard_weight + row[nq + g] * original_weight;
+    for (std::size_t i = range.begin(); i != range.end(); ++i) {
+      std::fill(temp_min.begin(), temp_min.end(), 0.0f);
+      for (const SparseEntry& e : v_qe[i])
+        for (std::size_t k = column_start[e.index]; k < column_start[e.index + 1]; ++k)
+          temp_min[inverted[k].index] += std::min(e.value, inverted[k].value);
+      float* out = result.data() + i * ng;
+      for (std::size_t g = 0; g < ng; ++g) {
+        const float jaccard = 1.0f - temp_min[g] / (2.0f - temp_min[g]);
+        out[g] = jaccard * jaccard_weight + out[g] * original_weight;
+      }
     }
   });
   return result;

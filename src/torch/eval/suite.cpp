@@ -98,32 +98,38 @@ float FeatureRerankSource::at(std::size_t i, std::size_t j) const {
   return from_dot(i, j, dot);
 }
 
-void FeatureRerankSource::columns(std::size_t begin, std::size_t end, std::span<float> out) const {
-  torch::NoGradGuard no_grad;  // grad mode is per thread: this runs on TBB's
-  const auto rows = static_cast<std::int64_t>(end - begin);
-  const auto block = all_.narrow(0, static_cast<std::int64_t>(begin), rows);
-  torch::Tensor values = torch::mm(block, all_.t());  // [B, N]: dot(item begin+b, item j)
+void FeatureRerankSource::columns(std::size_t begin, std::size_t end, std::size_t first_row,
+                                  std::span<float> out) const {
+  torch::NoGradGuard no_grad;  // grad mode is per thread: this may run on TBB's
+  const std::size_t n = num_query_ + num_gallery_;
+  const auto columns = static_cast<std::int64_t>(end - begin);
+  const auto rows = static_cast<std::int64_t>(n - first_row);
+  const auto first = static_cast<std::int64_t>(first_row);
+  const auto block = all_.narrow(0, static_cast<std::int64_t>(begin), columns);
+  // [columns, rows]: dot(item begin + c, item first_row + r)
+  torch::Tensor values = torch::mm(block, all_.narrow(0, first, rows).t());
   if (st_model_ == nullptr) {
     if (metric_ == Metric::cosine) {
       values = values.neg_().add_(1.0);
     } else {
-      values = (norms_.narrow(0, static_cast<std::int64_t>(begin), rows).unsqueeze(1) +
-                norms_.unsqueeze(0))
+      values = (norms_.narrow(0, static_cast<std::int64_t>(begin), columns).unsqueeze(1) +
+                norms_.narrow(0, first, rows).unsqueeze(0))
                    .sub_(values, 2.0)
                    .clamp_min_(0.0)
                    .sqrt_();
     }
   }
   const auto cpu = values.to(torch::kCPU).contiguous();
-  const std::size_t n = num_query_ + num_gallery_;
   const float* source = cpu.data_ptr<float>();
   if (st_model_ == nullptr) {
     std::copy(source, source + static_cast<std::ptrdiff_t>(out.size()), out.begin());
     return;
   }
+  const std::size_t length = n - first_row;
   for (std::size_t i = begin; i < end; ++i)
-    for (std::size_t j = 0; j < n; ++j)
-      out[(i - begin) * n + j] = from_dot(i, j, source[(i - begin) * n + j]);
+    for (std::size_t j = first_row; j < n; ++j)
+      out[(i - begin) * length + j - first_row] =
+          from_dot(i, j, source[(i - begin) * length + j - first_row]);
 }
 
 // --- run_suite ------------------------------------------------------------------------------
