@@ -130,6 +130,7 @@ nlohmann::json run_part(const std::string& part, const fs::path& folder) {
     out["seconds_metrics"] = seconds_since(start);
   } else if (part == "rerank") {  // from the features: distances and re-ranking together
     const ev::FeatureRerankSource source(data.query, data.gallery, ev::Metric::euclidean);
+    out["seconds_source"] = seconds_since(start);
     const auto distances = ev::rerank(source, {});
     out["seconds_rerank"] = seconds_since(start);
     start = Clock::now();

@@ -35,7 +35,8 @@ struct RerankOptions {
 
 /// The N × N matrix M = [[qq, qg], [qgᵀ, gg]] of base distances, read a column at a time.
 /// "Base" is what the reference squares (Euclidean distances), unless `square` is false, in
-/// which case the values are used as they are (the seed's st-ReID variant feeds 2 − 2·score).
+/// which case the values are used as they are, floored at 0 (squared distances, or the seed's
+/// st-ReID variant's 2 − 2·score).
 class RerankSource {
  public:
   virtual ~RerankSource() = default;

@@ -93,10 +93,12 @@ struct SuiteResult {
 /// Why st-ReID cannot run on `features` (missing frames or training times), or "" when it can.
 [[nodiscard]] std::string st_reid_unavailable(const FeatureSet& features);
 
-/// A RerankSource over features: M is computed a block of columns at a time by a matrix
-/// product on the features' device (Euclidean distances, not squared, for Metric::euclidean;
-/// 1 − cosine for cosine). With an StModel it is the seed's 2 − 2·joint score instead, with
-/// `times` the cameras/frames of queries then gallery.
+/// A RerankSource over features: M is computed a block of columns at a time by one matrix
+/// product on the features' device. For Metric::euclidean M holds squared distances (what the
+/// reference computes from the Euclidean distances it is given, here without a square root
+/// and its square): [x, ‖x‖², 1]·[−2y, 1, ‖y‖²]ᵀ gives them straight from the product. For
+/// cosine it holds 1 − cosine, squared by the reference's rule. With an StModel it is the
+/// seed's 2 − 2·joint score instead, with `camids`/`frames` those of queries then gallery.
 class FeatureRerankSource final : public RerankSource {
  public:
   FeatureRerankSource(const torch::Tensor& query, const torch::Tensor& gallery, Metric metric);
@@ -108,7 +110,9 @@ class FeatureRerankSource final : public RerankSource {
   void columns(std::size_t begin, std::size_t end, std::size_t first_row,
                std::span<float> out) const override;
   [[nodiscard]] float at(std::size_t i, std::size_t j) const override;
-  [[nodiscard]] bool square() const override { return st_model_ == nullptr; }
+  [[nodiscard]] bool square() const override {
+    return metric_ == Metric::cosine && st_model_ == nullptr;
+  }
   /// Distances are; the st-ReID score is not quite (on equal frames the seed picks the
   /// histogram of an ordered camera pair by argument order).
   [[nodiscard]] bool symmetric() const override { return st_model_ == nullptr; }
@@ -117,11 +121,13 @@ class FeatureRerankSource final : public RerankSource {
  private:
   [[nodiscard]] float from_dot(std::size_t i, std::size_t j, double dot) const;
   std::size_t num_query_ = 0, num_gallery_ = 0;
+  std::int64_t dims_ = 0;
   Metric metric_ = Metric::euclidean;
-  torch::Tensor all_;        ///< [N, D] float32 on the features' device (unit rows unless Euclidean)
-  torch::Tensor all_cpu_;    ///< the same on the CPU, for at()
-  torch::Tensor norms_;      ///< [N] squared norms on the device (Euclidean)
-  std::vector<float> norms_cpu_;
+  /// [N, D + extra] float32 on the features' device: the features (unit rows for cosine), then
+  /// ‖x‖², 1 (Euclidean) or 1 (cosine); left_·right_ᵀ is M, and left_'s first D columns the
+  /// features themselves.
+  torch::Tensor left_, right_;
+  torch::Tensor left_cpu_;  ///< left_ on the CPU, for at()
   std::vector<std::int64_t> camids_, frames_;
   const StModel* st_model_ = nullptr;
   StReidOptions st_options_;

@@ -112,9 +112,10 @@ struct Neighbours {
   }
 };
 
-/// The base value as the reference's normalisation sees it (squared for Euclidean input).
+/// The base value as the reference's normalisation sees it: squared for Euclidean input, and
+/// never below 0 (a distance computed from a product can round to just under it).
 inline float base_value(float distance, bool square) {
-  return square ? distance * distance : distance;
+  return square ? distance * distance : std::max(distance, 0.0f);
 }
 
 /// Offers item `j` at `value` to an ascending list of at most `width` entries holding `count`:

@@ -54,14 +54,33 @@ FeatureRerankSource::FeatureRerankSource(const torch::Tensor& query, const torch
                                          Metric metric)
     : num_query_(static_cast<std::size_t>(query.size(0))),
       num_gallery_(static_cast<std::size_t>(gallery.size(0))),
+      dims_(query.size(1)),
       metric_(metric) {
   torch::NoGradGuard no_grad;
-  all_ = torch::cat({query.to(torch::kFloat), gallery.to(torch::kFloat)});
-  if (metric == Metric::cosine) all_ = unit_rows(all_);
-  all_ = all_.contiguous();
-  all_cpu_ = all_.to(torch::kCPU).contiguous();
-  norms_ = all_.pow(2).sum(1);
-  norms_cpu_ = floats_of(norms_);
+  // Filled in place: at Market scale each extra pass over the features costs as much as a
+  // tenth of the re-ranking's own bookkeeping.
+  const std::int64_t nq = query.size(0), n = nq + gallery.size(0);
+  const std::int64_t extra = metric == Metric::cosine ? 1 : 2;
+  const auto options = torch::TensorOptions(torch::kFloat).device(query.device());
+  left_ = torch::empty({n, dims_ + extra}, options);
+  right_ = torch::empty({n, dims_ + extra}, options);
+  auto features = left_.narrow(1, 0, dims_);
+  features.narrow(0, 0, nq).copy_(query);
+  features.narrow(0, nq, n - nq).copy_(gallery);
+  if (metric == Metric::cosine) {
+    features.copy_(unit_rows(features));
+    left_.narrow(1, dims_, 1).fill_(1.0);
+    right_.narrow(1, 0, dims_).copy_(features).neg_();
+    right_.narrow(1, dims_, 1).fill_(1.0);
+  } else {
+    const auto norms = features.pow(2).sum(1, /*keepdim=*/true);
+    left_.narrow(1, dims_, 1).copy_(norms);
+    left_.narrow(1, dims_ + 1, 1).fill_(1.0);
+    right_.narrow(1, 0, dims_).copy_(features).mul_(-2.0);
+    right_.narrow(1, dims_, 1).fill_(1.0);
+    right_.narrow(1, dims_ + 1, 1).copy_(norms);
+  }
+  left_cpu_ = left_.to(torch::kCPU).contiguous();
 }
 
 FeatureRerankSource::FeatureRerankSource(const torch::Tensor& query, const torch::Tensor& gallery,
@@ -85,16 +104,18 @@ float FeatureRerankSource::from_dot(std::size_t i, std::size_t j, double dot) co
     return static_cast<float>(2.0 - 2.0 * static_cast<float>(st_joint_score(dot, p, st_options_)));
   }
   if (metric_ == Metric::cosine) return static_cast<float>(1.0 - dot);
-  const double squared = static_cast<double>(norms_cpu_[i]) + norms_cpu_[j] - 2 * dot;
-  return static_cast<float>(std::sqrt(std::max(squared, 0.0)));
+  const float* row_i = left_cpu_.data_ptr<float>() + static_cast<std::int64_t>(i) * left_cpu_.size(1);
+  const float* row_j = left_cpu_.data_ptr<float>() + static_cast<std::int64_t>(j) * left_cpu_.size(1);
+  const double squared = static_cast<double>(row_i[dims_]) + row_j[dims_] - 2 * dot;
+  return static_cast<float>(std::max(squared, 0.0));
 }
 
 float FeatureRerankSource::at(std::size_t i, std::size_t j) const {
-  const auto dims = all_cpu_.size(1);
-  const float* a = all_cpu_.data_ptr<float>() + static_cast<std::int64_t>(i) * dims;
-  const float* b = all_cpu_.data_ptr<float>() + static_cast<std::int64_t>(j) * dims;
+  const std::int64_t stride = left_cpu_.size(1);
+  const float* a = left_cpu_.data_ptr<float>() + static_cast<std::int64_t>(i) * stride;
+  const float* b = left_cpu_.data_ptr<float>() + static_cast<std::int64_t>(j) * stride;
   double dot = 0;
-  for (std::int64_t d = 0; d < dims; ++d) dot += static_cast<double>(a[d]) * b[d];
+  for (std::int64_t d = 0; d < dims_; ++d) dot += static_cast<double>(a[d]) * b[d];
   return from_dot(i, j, dot);
 }
 
@@ -105,31 +126,29 @@ void FeatureRerankSource::columns(std::size_t begin, std::size_t end, std::size_
   const auto columns = static_cast<std::int64_t>(end - begin);
   const auto rows = static_cast<std::int64_t>(n - first_row);
   const auto first = static_cast<std::int64_t>(first_row);
-  const auto block = all_.narrow(0, static_cast<std::int64_t>(begin), columns);
-  // [columns, rows]: dot(item begin + c, item first_row + r)
-  torch::Tensor values = torch::mm(block, all_.narrow(0, first, rows).t());
+  const auto block = left_.narrow(0, static_cast<std::int64_t>(begin), columns);
   if (st_model_ == nullptr) {
-    if (metric_ == Metric::cosine) {
-      values = values.neg_().add_(1.0);
+    const auto others = right_.narrow(0, first, rows).t();
+    if (left_.is_cpu()) {  // straight into `out`: no pass over the block but the product's
+      auto products = torch::from_blob(out.data(), {columns, rows}, torch::kFloat);
+      torch::mm_out(products, block, others);
     } else {
-      values = (norms_.narrow(0, static_cast<std::int64_t>(begin), columns).unsqueeze(1) +
-                norms_.narrow(0, first, rows).unsqueeze(0))
-                   .sub_(values, 2.0)
-                   .clamp_min_(0.0)
-                   .sqrt_();
+      const auto cpu = torch::mm(block, others).to(torch::kCPU).contiguous();
+      std::copy_n(cpu.data_ptr<float>(), out.size(), out.begin());
     }
-  }
-  const auto cpu = values.to(torch::kCPU).contiguous();
-  const float* source = cpu.data_ptr<float>();
-  if (st_model_ == nullptr) {
-    std::copy(source, source + static_cast<std::ptrdiff_t>(out.size()), out.begin());
     return;
   }
+  const auto features = left_.narrow(1, 0, dims_);
+  const auto cpu = torch::mm(features.narrow(0, static_cast<std::int64_t>(begin), columns),
+                             features.narrow(0, first, rows).t())
+                       .to(torch::kCPU)
+                       .contiguous();
+  const float* dots = cpu.data_ptr<float>();
   const std::size_t length = n - first_row;
   for (std::size_t i = begin; i < end; ++i)
     for (std::size_t j = first_row; j < n; ++j)
       out[(i - begin) * length + j - first_row] =
-          from_dot(i, j, source[(i - begin) * length + j - first_row]);
+          from_dot(i, j, dots[(i - begin) * length + j - first_row]);
 }
 
 // --- run_suite ------------------------------------------------------------------------------
