@@ -1,5 +1,6 @@
 #include <fgreid/engine/checkpoint.hpp>
 #include <fgreid/engine/files.hpp>
+#include <fgreid/engine/host_memory.hpp>
 #include <fgreid/engine/interrupt.hpp>
 #include <fgreid/engine/optim.hpp>
 #include <fgreid/engine/progress.hpp>
@@ -339,6 +340,7 @@ void to_channels_last(torch::nn::Module& model) {
 }  // namespace
 
 int execute(const Job& job, Parts parts) {
+  keep_freed_host_memory();
   job.suite.check(job.rerank, job.st);
   if (job.eval.visualize_attention > 0 && dynamic_cast<models::FGReIDNetImpl*>(parts.model.get()) == nullptr)
     throw UsageError(fmt::format("--visualize-attention: {} has no spatial attention map",

@@ -1,0 +1,23 @@
+#include <fgreid/engine/host_memory.hpp>
+
+#include <doctest/doctest.h>
+#include <malloc.h>
+
+#include <cstdlib>
+#include <cstring>
+
+TEST_CASE("after keep_freed_host_memory a large block comes from the heap and stays there") {
+  REQUIRE(fgreid::engine::keep_freed_host_memory());
+  constexpr std::size_t kBytes = std::size_t{96} << 20;  // above glibc's largest own threshold
+  const auto before = mallinfo2();
+  void* block = std::malloc(kBytes);
+  REQUIRE(block != nullptr);
+  std::memset(block, 1, kBytes);
+  const auto during = mallinfo2();
+  CHECK(during.hblkhd == before.hblkhd);  // no mapping of its own
+  CHECK(during.arena >= before.arena + kBytes);
+  std::free(block);
+  const auto after = mallinfo2();
+  CHECK(after.arena == during.arena);  // not given back to the system
+  CHECK(after.fordblks >= kBytes);     // but free for the next iteration's tensors
+}
