@@ -441,23 +441,34 @@ TEST_CASE("training cameras and frames round-trip through the features file, all
   CHECK_THROWS_AS(ev::save_features(file, uneven), std::invalid_argument);
 }
 
-TEST_CASE("re-ranking from features equals re-ranking the dense Euclidean distances") {
+TEST_CASE("re-ranking from features equals re-ranking the dense distances, either metric") {
   const auto set = suite_set();
   const auto& q = set.query_features;
   const auto& g = set.gallery_features;
-  auto euclidean = [](const torch::Tensor& a, const torch::Tensor& b) {
-    const auto d = torch::cdist(a.to(torch::kDouble), b.to(torch::kDouble)).to(torch::kFloat).contiguous();
+  auto distances = [](const torch::Tensor& a, const torch::Tensor& b, ev::Metric metric) {
+    const auto a64 = a.to(torch::kDouble), b64 = b.to(torch::kDouble);
+    const auto d = (metric == ev::Metric::euclidean
+                        ? torch::cdist(a64, b64)
+                        : 1 - torch::mm(torch::nn::functional::normalize(a64, torch::nn::functional::NormalizeFuncOptions().dim(1)),
+                                        torch::nn::functional::normalize(b64, torch::nn::functional::NormalizeFuncOptions().dim(1)).t()))
+                       .to(torch::kFloat)
+                       .contiguous();
     return std::vector<float>(d.data_ptr<float>(), d.data_ptr<float>() + d.numel());
   };
-  const auto qg = euclidean(q, g), qq = euclidean(q, q), gg = euclidean(g, g);
-  const ev::DenseRerankSource dense(qg, qq, gg, static_cast<std::size_t>(q.size(0)),
-                                    static_cast<std::size_t>(g.size(0)));
-  const ev::FeatureRerankSource from_features(q, g, ev::Metric::euclidean);
-  const ev::RerankOptions options{6, 3, 0.3};
-  const auto expected = ev::rerank(dense, options);
-  const auto got = ev::rerank(from_features, options);
-  REQUIRE(got.size() == expected.size());
-  for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k] == doctest::Approx(expected[k]).epsilon(1e-4));
+  for (const auto metric : {ev::Metric::euclidean, ev::Metric::cosine}) {
+    CAPTURE(static_cast<int>(metric));
+    const auto qg = distances(q, g, metric), qq = distances(q, q, metric), gg = distances(g, g, metric);
+    const ev::DenseRerankSource dense(qg, qq, gg, static_cast<std::size_t>(q.size(0)),
+                                      static_cast<std::size_t>(g.size(0)));
+    const ev::FeatureRerankSource from_features(q, g, metric);
+    CHECK(from_features.symmetric());
+    const ev::RerankOptions options{6, 3, 0.3};
+    const auto expected = ev::rerank(dense, options);
+    const auto got = ev::rerank(from_features, options);
+    REQUIRE(got.size() == expected.size());
+    for (std::size_t k = 0; k < got.size(); ++k)
+      CHECK(got[k] == doctest::Approx(expected[k]).epsilon(1e-4));
+  }
 }
 
 TEST_CASE("run_suite reports re-ranked, st-ReID, single-shot and seed-protocol metrics") {
