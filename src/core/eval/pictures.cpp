@@ -1,5 +1,4 @@
 #include <fgreid/detail/canvas.hpp>
-#include <fgreid/engine/files.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/pictures.hpp>
 
@@ -15,19 +14,6 @@
 #include <random>
 #include <stdexcept>
 
-namespace fgreid::detail {
-
-void write_png(const std::filesystem::path& png, const cv::Mat& image) {
-  std::vector<unsigned char> bytes;
-  if (!cv::imencode(".png", image, bytes))
-    throw DataError(fmt::format("{}: cannot encode the PNG", png.string()));
-  std::error_code ignored;
-  if (png.has_parent_path()) std::filesystem::create_directories(png.parent_path(), ignored);
-  write_file_atomically(png, std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
-}
-
-}  // namespace fgreid::detail
-
 namespace fgreid::eval {
 
 using detail::kPalette;
@@ -37,7 +23,6 @@ namespace {
 
 cv::Scalar bgr(const std::uint8_t (&colour)[3]) { return {double(colour[0]), double(colour[1]), double(colour[2])}; }
 
-
 /// Text centred horizontally on `centre_x` with its baseline at `baseline_y`.
 void centred_text(cv::Mat& image, const std::string& text, int centre_x, int baseline_y,
                   double scale, const cv::Scalar& colour, int thickness = 1) {
@@ -46,7 +31,6 @@ void centred_text(cv::Mat& image, const std::string& text, int centre_x, int bas
   cv::putText(image, text, {centre_x - size.width / 2, baseline_y}, cv::FONT_HERSHEY_SIMPLEX,
               scale, colour, thickness, cv::LINE_AA);
 }
-
 
 }  // namespace
 

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <array>
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -134,6 +133,13 @@ inline void offer(std::uint32_t* best, float* best_value, std::uint32_t& count, 
   best[at] = j;
 }
 
+/// What a value must stay below to enter a list of `capacity` entries holding `count`: its last
+/// value once full; NaN before, which every comparison below admits through `!(v >= t)`.
+inline float admission_threshold(const float* list_values, std::uint32_t count,
+                                 std::size_t capacity) {
+  return count == capacity ? list_values[capacity - 1] : std::numeric_limits<float>::quiet_NaN();
+}
+
 /// Pass 1 for any source: streams every column of M a block at a time, normalises it, keeps the
 /// `width` nearest of each item, and writes the query rows' gallery part to `original`
 /// (Nq × Ng). Items are offered in index order, so equal values keep index order.
@@ -215,11 +221,7 @@ Neighbours nearest_neighbours_symmetric(const RerankSource& source, std::size_t 
           constexpr std::size_t kLanes = 16;
           std::array<float, kLanes> top;
           top.fill(maximum[i]);
-          auto threshold = [&] {
-            return counts[i] == capacity ? list_values[capacity - 1]
-                                         : std::numeric_limits<float>::quiet_NaN();
-          };
-          float admit_below = threshold();
+          float admit_below = admission_threshold(list_values, counts[i], capacity);
           std::size_t j_begin = s;
           for (; j_begin + kLanes <= n; j_begin += kLanes) {
             const float* chunk = row + (j_begin - s);
@@ -227,14 +229,14 @@ Neighbours nearest_neighbours_symmetric(const RerankSource& source, std::size_t 
             for (std::size_t k = 0; k < kLanes; ++k) {
               const float value = base_value(chunk[k], square);
               top[k] = std::max(top[k], value);
-              any |= !(value >= admit_below);  // a NaN threshold admits all: list not full
+              any |= !(value >= admit_below);
             }
             if (!any) continue;
             for (std::size_t k = 0; k < kLanes; ++k)
               if (!(base_value(chunk[k], square) >= admit_below))
                 offer(list, list_values, counts[i], capacity,
                       static_cast<std::uint32_t>(j_begin + k), base_value(chunk[k], square));
-            admit_below = threshold();
+            admit_below = admission_threshold(list_values, counts[i], capacity);
           }
           for (std::size_t j = j_begin; j < n; ++j) {
             const float value = base_value(row[j - s], square);
@@ -253,8 +255,7 @@ Neighbours nearest_neighbours_symmetric(const RerankSource& source, std::size_t 
           for (std::size_t k = 0; k < width_j; ++k) {
             const std::size_t j = j_begin + k;
             top[k] = maximum[j];
-            threshold[k] = counts[j] == capacity ? values[j * capacity + capacity - 1]
-                                                 : std::numeric_limits<float>::quiet_NaN();
+            threshold[k] = admission_threshold(values.data() + j * capacity, counts[j], capacity);
           }
           for (std::size_t i = s; i < e; ++i) {
             const float* row = block.data() + (i - s) * row_length + (j_begin - s);
@@ -262,7 +263,6 @@ Neighbours nearest_neighbours_symmetric(const RerankSource& source, std::size_t 
             for (std::size_t k = 0; k < width_j; ++k) {
               const float value = base_value(row[k], square);
               top[k] = std::max(top[k], value);
-              // NaN threshold: the list is not full yet, so everything is offered.
               any |= !(value >= threshold[k]);
             }
             if (!any) continue;
@@ -271,8 +271,7 @@ Neighbours nearest_neighbours_symmetric(const RerankSource& source, std::size_t 
               if (base_value(row[k], square) >= threshold[k]) continue;
               offer(lists.data() + j * capacity, values.data() + j * capacity, counts[j],
                     capacity, static_cast<std::uint32_t>(i), base_value(row[k], square));
-              threshold[k] = counts[j] == capacity ? values[j * capacity + capacity - 1]
-                                                   : std::numeric_limits<float>::quiet_NaN();
+              threshold[k] = admission_threshold(values.data() + j * capacity, counts[j], capacity);
             }
           }
           for (std::size_t k = 0; k < width_j; ++k) maximum[j_begin + k] = top[k];
