@@ -5,16 +5,15 @@
 #include <fgreid/datasets/validation.hpp>
 #include <fgreid/error.hpp>
 
+#include "hdf5_files.hpp"
 #include "mat_files.hpp"
 
 #include <fmt/format.h>
-#include <hdf5.h>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <unistd.h>
 
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <random>
 #include <numeric>
@@ -28,106 +27,6 @@ namespace {
 constexpr std::string_view release_folder = "cuhk03";
 constexpr std::string_view box_names[2] = {"detected", "labeled"};
 
-// --- HDF5 handles ----------------------------------------------------------------------------
-
-/// An HDF5 identifier closed with its kind's close function.
-class Handle {
- public:
-  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
-  Handle(Handle&& other) noexcept : id_(std::exchange(other.id_, -1)), close_(other.close_) {}
-  Handle(const Handle&) = delete;
-  Handle& operator=(const Handle&) = delete;
-  Handle& operator=(Handle&&) = delete;
-  ~Handle() {
-    if (id_ >= 0) close_(id_);
-  }
-  [[nodiscard]] hid_t get() const { return id_; }
-  [[nodiscard]] bool valid() const { return id_ >= 0; }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-/// HDF5 prints its error stack unless told not to; our errors say what went wrong instead.
-struct QuietHdf5 {
-  QuietHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-};
-
-/// The dims of a dataset, in HDF5's (C) order.
-std::vector<hsize_t> dims_of(hid_t dataset) {
-  Handle space(H5Dget_space(dataset), H5Sclose);
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  std::vector<hsize_t> dims(static_cast<std::size_t>(std::max(rank, 0)));
-  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  return dims;
-}
-
-hsize_t count_of(const std::vector<hsize_t>& dims) {
-  hsize_t count = 1;
-  for (const auto d : dims) count *= d;
-  return count;
-}
-
-// --- reading cuhk-03.mat ---------------------------------------------------------------------
-
-class Cuhk03File {
- public:
-  explicit Cuhk03File(const std::filesystem::path& path)
-      : path_(path), file_((QuietHdf5{}, H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)), H5Fclose) {
-    if (!file_.valid())
-      throw DataError(fmt::format("{}: not a MATLAB v7.3 (HDF5) file", path.string()));
-  }
-
-  /// The object references of cell variable `name` (the whole array, in HDF5 order) and its dims.
-  std::vector<hobj_ref_t> cell(const char* name, std::vector<hsize_t>& dims) const {
-    if (H5Lexists(file_.get(), name, H5P_DEFAULT) <= 0)
-      throw DataError(fmt::format("{}: no variable '{}' in the file", path_.string(), name));
-    Handle dataset(H5Dopen2(file_.get(), name, H5P_DEFAULT), H5Dclose);
-    return references(dataset.get(), name, dims);
-  }
-
-  /// The references held by `dataset`, a cell; `what` names it in errors.
-  std::vector<hobj_ref_t> references(hid_t dataset, const std::string& what,
-                                     std::vector<hsize_t>& dims) const {
-    Handle type(H5Dget_type(dataset), H5Tclose);
-    if (!type.valid() || H5Tget_class(type.get()) != H5T_REFERENCE)
-      throw DataError(fmt::format("{}: '{}' is not a cell array", path_.string(), what));
-    dims = dims_of(dataset);
-    std::vector<hobj_ref_t> refs(count_of(dims));
-    if (!refs.empty() &&
-        H5Dread(dataset, H5T_STD_REF_OBJ, H5S_ALL, H5S_ALL, H5P_DEFAULT, refs.data()) < 0)
-      throw DataError(fmt::format("{}: cannot read '{}'", path_.string(), what));
-    return refs;
-  }
-
-  /// The dataset a reference points to.
-  Handle open(const hobj_ref_t& ref, const std::string& what) const {
-    Handle object(H5Rdereference2(file_.get(), H5P_DEFAULT, H5R_OBJECT, &ref), H5Oclose);
-    if (!object.valid())
-      throw DataError(fmt::format("{}: '{}' holds a broken reference", path_.string(), what));
-    H5O_info_t info;
-    if (H5Oget_info2(object.get(), &info, H5O_INFO_BASIC) < 0 || info.type != H5O_TYPE_DATASET)
-      throw DataError(fmt::format("{}: '{}' does not refer to an array", path_.string(), what));
-    return object;
-  }
-
-  /// A MATLAB numeric array as doubles (HDF5 order).
-  std::vector<double> numbers(hid_t dataset, const std::string& what) const {
-    std::vector<double> values(count_of(dims_of(dataset)));
-    if (!values.empty() &&
-        H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
-      throw DataError(fmt::format("{}: '{}' is not a numeric array", path_.string(), what));
-    return values;
-  }
-
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-  Handle file_;
-};
-
 /// One person of the release: pair and person (0-based), and the slots that hold an image.
 struct Person {
   int pair = 0, person = 0;
@@ -137,7 +36,7 @@ struct Person {
 
 /// Walks `boxes` (labeled/detected): every person with the slots that hold an image (a
 /// 3-d array; torchreid skips anything else), in pair-then-person order.
-std::vector<Person> walk(const Cuhk03File& file, const char* boxes) {
+std::vector<Person> walk(const hdf5::Reader& file, const char* boxes) {
   std::vector<hsize_t> dims;
   const auto pairs = file.cell(boxes, dims);
   if (pairs.empty())
@@ -157,8 +56,8 @@ std::vector<Person> walk(const Cuhk03File& file, const char* boxes) {
       for (int slot = 0; slot < 10; ++slot) {
         const auto& ref = cells[static_cast<std::size_t>(slot) * static_cast<std::size_t>(persons) + static_cast<std::size_t>(p)];
         auto image = file.open(ref, what);
-        const auto image_dims = dims_of(image.get());
-        if (image_dims.size() < 3 || count_of(image_dims) == 0) continue;  // an empty cell
+        const auto image_dims = hdf5::dims_of(image.get());
+        if (image_dims.size() < 3 || hdf5::count_of(image_dims) == 0) continue;  // an empty cell
         person.slots.push_back(slot);
         person.refs.push_back(ref);
       }
@@ -170,29 +69,9 @@ std::vector<Person> walk(const Cuhk03File& file, const char* boxes) {
   return people;
 }
 
-/// Reads one image (HDF5 dims (3, W, H) of MATLAB's H×W×3) as BGR.
-cv::Mat read_image(const Cuhk03File& file, const hobj_ref_t& ref, const std::string& what) {
-  auto dataset = file.open(ref, what);
-  const auto dims = dims_of(dataset.get());
-  if (dims.size() != 3 || dims[0] != 3)
-    throw DataError(fmt::format("{}: '{}' is not an H×W×3 image", file.path().string(), what));
-  const auto width = static_cast<int>(dims[1]), height = static_cast<int>(dims[2]);
-  std::vector<std::uint8_t> data(count_of(dims));
-  if (H5Dread(dataset.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
-    throw DataError(fmt::format("{}: cannot read '{}'", file.path().string(), what));
-  cv::Mat image(height, width, CV_8UC3);
-  for (int c = 0; c < 3; ++c)
-    for (int x = 0; x < width; ++x)
-      for (int y = 0; y < height; ++y)
-        image.at<cv::Vec3b>(y, x)[2 - c] =
-            data[(static_cast<std::size_t>(c) * static_cast<std::size_t>(width) + static_cast<std::size_t>(x)) *
-                     static_cast<std::size_t>(height) + static_cast<std::size_t>(y)];
-  return image;
-}
-
 /// Extracts every image of `people` into `folder` once: into a private folder first, renamed
 /// into place when complete.
-void extract(const Cuhk03File& file, const char* boxes, const std::vector<Person>& people,
+void extract(const hdf5::Reader& file, const char* boxes, const std::vector<Person>& people,
              const std::filesystem::path& folder) {
   if (std::filesystem::is_directory(folder)) return;
   const auto scratch = folder.parent_path() / fmt::format(".{}.part-{}", folder.filename().string(), ::getpid());
@@ -206,7 +85,7 @@ void extract(const Cuhk03File& file, const char* boxes, const std::vector<Person
     for (std::size_t k = 0; k < person.slots.size(); ++k) {
       const auto what = fmt::format("{}{{{}}}{{{},{}}}", boxes, person.pair + 1, person.person + 1, person.slots[k] + 1);
       const auto target = scratch / cuhk03_image_name(person.pair, person.person, person.slots[k]);
-      if (!cv::imwrite(target.string(), read_image(file, person.refs[k], what)))
+      if (!cv::imwrite(target.string(), file.image(person.refs[k], what)))
         throw DataError(fmt::format("{}: cannot write the image", target.string()));
     }
   std::filesystem::rename(scratch, folder, error);
@@ -219,7 +98,7 @@ void extract(const Cuhk03File& file, const char* boxes, const std::vector<Person
 }
 
 /// The classic split `index`: [pair, person] rows of testsets{index + 1}.
-std::set<std::pair<int, int>> classic_test_set(const Cuhk03File& file, int index) {
+std::set<std::pair<int, int>> classic_test_set(const hdf5::Reader& file, int index) {
   std::vector<hsize_t> dims;
   const auto sets = file.cell("testsets", dims);
   if (index < 0 || static_cast<std::size_t>(index) >= sets.size())
@@ -227,7 +106,7 @@ std::set<std::pair<int, int>> classic_test_set(const Cuhk03File& file, int index
                                  file.path().string(), sets.size(), static_cast<int>(sets.size()) - 1));
   const auto what = fmt::format("testsets{{{}}}", index + 1);
   auto set = file.open(sets[static_cast<std::size_t>(index)], what);
-  const auto set_dims = dims_of(set.get());
+  const auto set_dims = hdf5::dims_of(set.get());
   if (set_dims.size() != 2 || set_dims[0] != 2)
     throw DataError(fmt::format("{}: '{}' is not an N×2 [pair, person] list", file.path().string(), what));
   const auto values = file.numbers(set.get(), what);
@@ -309,113 +188,6 @@ std::filesystem::path protocol_file(const std::filesystem::path& base, Cuhk03Box
   return base / name;  // named by the error
 }
 
-// --- writing ---------------------------------------------------------------------------------
-
-class MatlabHdf5Writer {
- public:
-  explicit MatlabHdf5Writer(const std::filesystem::path& path) : path_(path) {
-    QuietHdf5 quiet;
-    Handle properties(H5Pcreate(H5P_FILE_CREATE), H5Pclose);
-    H5Pset_userblock(properties.get(), 512);  // MATLAB's text header lives here
-    file_ = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, properties.get(), H5P_DEFAULT);
-    if (file_ < 0) throw DataError(fmt::format("{}: cannot create the HDF5 file", path.string()));
-    refs_ = H5Gcreate2(file_, "#refs#", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  }
-  ~MatlabHdf5Writer() { close(); }
-  MatlabHdf5Writer(const MatlabHdf5Writer&) = delete;
-  MatlabHdf5Writer& operator=(const MatlabHdf5Writer&) = delete;
-
-  /// An H×W×3 image (BGR in, RGB stored) in #refs#, as MATLAB's uint8 H×W×3.
-  hobj_ref_t image(const cv::Mat& bgr) {
-    if (bgr.empty()) return empty();
-    const auto height = static_cast<std::size_t>(bgr.rows), width = static_cast<std::size_t>(bgr.cols);
-    std::vector<std::uint8_t> data(3 * width * height);
-    for (std::size_t c = 0; c < 3; ++c)
-      for (std::size_t x = 0; x < width; ++x)
-        for (std::size_t y = 0; y < height; ++y)
-          data[(c * width + x) * height + y] =
-              bgr.at<cv::Vec3b>(static_cast<int>(y), static_cast<int>(x))[2 - c];
-    return add({3, width, height}, H5T_STD_U8LE, H5T_NATIVE_UINT8, data.data(), "uint8");
-  }
-
-  /// A rows×columns double matrix (row-major input) in #refs#.
-  hobj_ref_t matrix(std::size_t rows, std::size_t columns, const std::vector<double>& row_major) {
-    std::vector<double> stored(rows * columns);  // MATLAB's column-major = HDF5 (columns, rows)
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t c = 0; c < columns; ++c) stored[c * rows + r] = row_major[r * columns + c];
-    return add({columns, rows}, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, stored.data(), "double");
-  }
-
-  /// A rows×columns cell of `refs` (row-major input) at `name` ("#refs#/..." when nested).
-  hobj_ref_t cell(const std::string& name, std::size_t rows, std::size_t columns,
-                  const std::vector<hobj_ref_t>& row_major) {
-    std::vector<hobj_ref_t> stored(rows * columns);
-    for (std::size_t r = 0; r < rows; ++r)
-      for (std::size_t c = 0; c < columns; ++c) stored[c * rows + r] = row_major[r * columns + c];
-    return write(name, {columns, rows}, H5T_STD_REF_OBJ, H5T_STD_REF_OBJ, stored.data(), "cell", false);
-  }
-
-  hobj_ref_t nested_cell(std::size_t rows, std::size_t columns, const std::vector<hobj_ref_t>& row_major) {
-    return cell(next_name(), rows, columns, row_major);
-  }
-
-  /// Closes the file and writes MATLAB's 128-byte header into the user block.
-  void close() {
-    if (file_ < 0) return;
-    H5Gclose(refs_);
-    H5Fclose(file_);
-    file_ = -1;
-    std::string header = "MATLAB 7.3 MAT-file, Platform: GLNXA64, Created by: fgreid HDF5 schema 1.00 .";
-    header.resize(116, ' ');
-    header += std::string(8, '\0');
-    header += std::string("\x00\x02", 2) + "IM";
-    std::fstream(path_, std::ios::in | std::ios::out | std::ios::binary).write(header.data(), 128);
-  }
-
- private:
-  std::string next_name() { return fmt::format("#refs#/{}", next_++); }
-
-  /// MATLAB's placeholder for an empty cell: the dims [0 0] as uint64, marked MATLAB_empty.
-  hobj_ref_t empty() {
-    const std::uint64_t zeros[2] = {0, 0};
-    return write(next_name(), {2}, H5T_STD_U64LE, H5T_NATIVE_UINT64, zeros, "double", true);
-  }
-
-  hobj_ref_t add(const std::vector<hsize_t>& dims, hid_t file_type, hid_t memory_type, const void* data,
-                 const char* matlab_class) {
-    return write(next_name(), dims, file_type, memory_type, data, matlab_class, false);
-  }
-
-  hobj_ref_t write(const std::string& name, const std::vector<hsize_t>& dims, hid_t file_type,
-                   hid_t memory_type, const void* data, const char* matlab_class, bool is_empty) {
-    Handle space(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose);
-    Handle dataset(H5Dcreate2(file_, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-                   H5Dclose);
-    if (!dataset.valid() ||
-        H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-      throw DataError(fmt::format("{}: cannot write '{}'", path_.string(), name));
-    Handle text(H5Tcopy(H5T_C_S1), H5Tclose);
-    H5Tset_size(text.get(), std::string_view(matlab_class).size());
-    Handle scalar(H5Screate(H5S_SCALAR), H5Sclose);
-    Handle attribute(H5Acreate2(dataset.get(), "MATLAB_class", text.get(), scalar.get(), H5P_DEFAULT, H5P_DEFAULT),
-                     H5Aclose);
-    H5Awrite(attribute.get(), text.get(), matlab_class);
-    if (is_empty) {
-      const std::uint8_t one = 1;
-      Handle flag(H5Acreate2(dataset.get(), "MATLAB_empty", H5T_STD_U8LE, scalar.get(), H5P_DEFAULT, H5P_DEFAULT),
-                  H5Aclose);
-      H5Awrite(flag.get(), H5T_NATIVE_UINT8, &one);
-    }
-    hobj_ref_t ref;
-    H5Rcreate(&ref, file_, name.c_str(), H5R_OBJECT, -1);
-    return ref;
-  }
-
-  std::filesystem::path path_;
-  hid_t file_ = -1, refs_ = -1;
-  int next_ = 0;
-};
-
 }  // namespace
 
 std::string cuhk03_image_name(int pair, int person, int slot) {
@@ -428,7 +200,7 @@ Splits CUHK03::load(const std::filesystem::path& root, const Options& options) {
   require_file(mat_path, "CUHK03 needs cuhk03_release/cuhk-03.mat in --data-root or in its cuhk03/");
   const auto boxes = box_names[static_cast<int>(options.cuhk03_boxes)];
   const std::string boxes_name(boxes);
-  const Cuhk03File file(mat_path);
+  const hdf5::Reader file(mat_path);
   const auto people = walk(file, boxes_name.c_str());
   const auto images = base / fmt::format("images_{}", boxes);
   // Checked before extracting, so that a bad flag costs nothing.
@@ -493,7 +265,7 @@ Splits CUHK03::load(const std::filesystem::path& root, const Options& options) {
     gallery = entries(protocol->gallery_idx, "gallery_idx");
   }
   auto splits = finish_splits(std::move(train), std::move(query), std::move(gallery),
-                              ValidationOptions{options.validation, options.validation_seed});
+                              options.held_out);
   splits.info["boxes"] = boxes;
   splits.info["protocol"] = options.cuhk03_classic ? "classic" : "new";
   if (options.cuhk03_classic) splits.info["split_index"] = options.split_index;
@@ -503,7 +275,7 @@ Splits CUHK03::load(const std::filesystem::path& root, const Options& options) {
 }
 
 void write_cuhk03_mat(const std::filesystem::path& path, const Cuhk03Release& release) {
-  MatlabHdf5Writer writer(path);
+  hdf5::Writer writer(path);
   for (const auto* boxes : {&release.detected, &release.labeled}) {
     std::vector<hobj_ref_t> pairs;
     for (const auto& pair : *boxes) {

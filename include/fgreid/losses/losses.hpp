@@ -1,5 +1,6 @@
 #pragma once
 #include <fgreid/losses/concept.hpp>
+#include <fgreid/losses/result.hpp>
 
 #include <tuple>
 
@@ -55,5 +56,24 @@ class Losses {
 
   std::tuple<Parts...> parts_;
 };
+
+namespace detail {
+template <class L>
+concept HasPartTuple = requires(L loss) { std::get<0>(loss.parts()); };
+}  // namespace detail
+
+/// Calls `visit(part)` for every part of `loss` (the loss itself, or each part of a composite
+/// `Losses<...>`) that has its own optimiser (OwnOptimizerLoss):
+///   losses::for_each_own_optimizer(loss, [&](auto& part) { part.to(device); });
+///   ... total.backward(); model_optimizer.step();
+///   losses::for_each_own_optimizer(loss, [](auto& part) { part.step(); });
+template <class L, class Visit>
+void for_each_own_optimizer(L& loss, Visit&& visit) {
+  if constexpr (OwnOptimizerLoss<L>) {
+    visit(loss);
+  } else if constexpr (detail::HasPartTuple<L>) {
+    std::apply([&](auto&... part) { (for_each_own_optimizer(part, visit), ...); }, loss.parts());
+  }
+}
 
 }  // namespace fgreid::losses

@@ -1,7 +1,7 @@
 #pragma once
 // The runtime half of the generated CLI: flags as strings, parsed from the command line and
 // an INI file, then handed to each flag's typed `assign`. Template glue that makes flags out
-// of reflected Options lives in engine/flags.hpp.
+// of reflected Options lives in cli/flags.hpp.
 #include <nlohmann/json.hpp>
 
 #include <functional>

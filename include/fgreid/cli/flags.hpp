@@ -1,8 +1,9 @@
 #pragma once
 // Generates CLI flags from reflected Options: one flag per field, named after the field,
 // documented by its `///` line, typed by its C++ type.
-#include <fgreid/engine/command_line.hpp>
-#include <fgreid/engine/option_docs.hpp>
+#include <fgreid/cli/command_line.hpp>
+#include <fgreid/cli/option_docs.hpp>
+#include <fgreid/enum_names.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/options.hpp>
 
@@ -18,11 +19,6 @@
 #include <vector>
 
 namespace fgreid {
-
-/// Names of an enum's values, in order, for flags: specialise for each enum used in Options.
-///   template <> struct EnumNames<Device> { static constexpr std::array values{"auto", "cpu"}; };
-template <class E>
-struct EnumNames;
 
 namespace cli {
 
@@ -113,24 +109,40 @@ struct FlagCodec<std::vector<T>> {
   }
 };
 
-/// Adds one flag per reflected field of `options` to `cli`, under `group`. The flags write
-/// into `options`, which must outlive parsing.
+/// The flag of one field `value` of the Options aggregate O, writing into `value`.
+template <ReflectedOptions O, class T>
+Flag make_flag(std::string_view group, std::string_view field, T& value) {
+  return Flag{
+      .name = flag_name(field),
+      .group = std::string{group},
+      .doc = std::string{detail::option_doc(type_name<O>(), field)},
+      .value_hint = std::string{FlagCodec<T>::hint},
+      .default_text = FlagCodec<T>::print(value),
+      .is_switch = std::is_same_v<T, bool>,
+      .aliases = {},
+      .assign = [&value](std::string_view text) { value = FlagCodec<T>::parse(text); },
+  };
+}
+
+/// Adds one flag per reflected field of `options` to `cli`, under `group`; a field that is an
+/// Options aggregate itself is flattened into its own fields (under its NamedOptionGroup's
+/// group when it names one). The flags write into `options`, which must outlive parsing.
 template <ReflectedOptions O>
 void add_flags(CommandLine& cli, std::string_view group, O& options) {
+  if constexpr (NamedOptionGroup<O>) group = O::flag_group;
   for_each_option(options, [&](std::string_view field, auto& value) {
     using T = std::remove_cvref_t<decltype(value)>;
-    std::string doc{detail::option_doc(type_name<O>(), field)};
-    cli.add(Flag{
-        .name = flag_name(field),
-        .group = std::string{group},
-        .doc = doc,
-        .value_hint = std::string{FlagCodec<T>::hint},
-        .default_text = FlagCodec<T>::print(value),
-        .is_switch = std::is_same_v<T, bool>,
-        .aliases = {},
-        .assign = [&value](std::string_view text) { value = FlagCodec<T>::parse(text); },
-    });
+    if constexpr (ReflectedOptions<T>)
+      add_flags(cli, group, value);
+    else
+      cli.add(make_flag<O>(group, field, value));
   });
+}
+
+/// Adds the flags of an Options aggregate that names its own --help group.
+template <NamedOptionGroup O>
+void add_flags(CommandLine& cli, O& options) {
+  add_flags(cli, O::flag_group, options);
 }
 
 }  // namespace cli

@@ -1,4 +1,4 @@
-#include <fgreid/engine/command_line.hpp>
+#include <fgreid/cli/command_line.hpp>
 #include <fgreid/error.hpp>
 
 #include <boost/program_options.hpp>

@@ -1,4 +1,4 @@
-#include <fgreid/engine/option_docs.hpp>
+#include <fgreid/cli/option_docs.hpp>
 
 #include <algorithm>
 #include <string>

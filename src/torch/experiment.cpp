@@ -36,3 +36,13 @@ int report_error(std::string_view program, const std::exception& error, int code
 }
 
 }  // namespace fgreid::detail
+
+namespace fgreid::detail {
+
+void print_summary(const datasets::Splits& splits, Modality modality) {
+  const auto summary = modality == Modality::video ? datasets::summarize_video(splits)
+                                                   : datasets::summarize(splits);
+  std::puts(summary.dump().c_str());
+}
+
+}  // namespace fgreid::detail
