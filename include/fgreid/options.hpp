@@ -7,6 +7,18 @@
 //     FGREID_REFLECT(Options, epsilon);
 //   };
 //
+// A field may itself be an Options aggregate: its fields become flags of their own, flattened
+// into the parent's (so a group shared by several policies, such as ValidationOptions, is
+// declared once):
+//
+//   struct Options {
+//     /// Which split of the release.
+//     int split_index = 0;
+//     /// The validation split (--validation, --validation-seed).
+//     datasets::ValidationOptions held_out;
+//     FGREID_REFLECT(Options, split_index, held_out);
+//   };
+//
 // The `///` lines are the documentation *and* the `--help` text: the build extracts them
 // (scripts/extract_option_docs.py) into a table that `option_doc()` reads, and a test
 // checks that every reflected field of every policy has one.
@@ -34,6 +46,14 @@ namespace fgreid {
 template <class O>
 concept ReflectedOptions = std::default_initializable<O> && std::copyable<O> &&
                            boost::hana::Struct<O>::value;
+
+/// @brief A concept matching Options aggregates that name their own --help group.
+/// Satisfied by reflected Options with `static constexpr std::string_view flag_group`: nested
+/// in another group, their flags still appear under this heading.
+template <class O>
+concept NamedOptionGroup = ReflectedOptions<O> && requires {
+  { O::flag_group } -> std::convertible_to<std::string_view>;
+};
 
 /// Calls `f(name, field)` for every reflected field of `options`, in declaration order.
 template <ReflectedOptions O, class F>

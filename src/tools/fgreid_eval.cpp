@@ -7,7 +7,7 @@
 // RerankOptions and StReidOptions, the same fields a recipe's evaluation flags come from.
 // Exit 2: a bad flag or value; exit 1: an unreadable or malformed features file. Either way
 // one line on stderr says why.
-#include <fgreid/engine/flags.hpp>
+#include <fgreid/cli/flags.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/suite.hpp>
 
@@ -29,10 +29,10 @@ int run(int argc, char** argv) {
   fgreid::eval::StReidOptions st;
   fgreid::cli::CommandLine cli(kProgram,
                                "Prints rank-k, mAP and mINP of a features file as one JSON line.");
-  fgreid::cli::add_flags(cli, "features", offline);
-  fgreid::cli::add_flags(cli, fgreid::eval::kSuiteGroup, suite);
-  fgreid::cli::add_flags(cli, fgreid::eval::kRerankGroup, rerank);
-  fgreid::cli::add_flags(cli, fgreid::eval::kStReidGroup, st);
+  fgreid::cli::add_flags(cli, offline);
+  fgreid::cli::add_flags(cli, suite);
+  fgreid::cli::add_flags(cli, rerank);
+  fgreid::cli::add_flags(cli, st);
   if (!cli.parse(argc, argv)) return 0;
   if (offline.features.empty()) throw fgreid::UsageError("--features FILE is required");
   if (offline.max_rank < 1)

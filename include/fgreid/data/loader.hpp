@@ -13,6 +13,7 @@
 // batch b comes from (seed, b, i): a pass is the same for any worker count.
 #include <fgreid/data/transforms.hpp>
 #include <fgreid/datasets/splits.hpp>
+#include <fgreid/samplers/options.hpp>
 
 #include <torch/torch.h>
 
@@ -53,10 +54,9 @@ using BatchSource = std::function<std::optional<std::vector<std::int64_t>>()>;
 /// Consecutive batches of `batch_size` over `count` entries (the last may be shorter).
 BatchSource sequential_batches(std::int64_t count, std::int64_t batch_size);
 
-/// Which frames of a tracklet entry (indices into Entry::images, in order) make one clip,
+/// Which frames of a tracklet entry make one clip (a video sampler's, samplers/options.hpp),
 /// drawn deterministically from `seed` (the loader derives it from (loader seed, batch, item)).
-using FrameChooser =
-    std::function<std::vector<std::size_t>(const datasets::Entry&, std::uint64_t seed)>;
+using samplers::FrameChooser;
 
 struct LoaderOptions {
   int workers = 2;

@@ -12,7 +12,7 @@
 // Every draw of one image comes from a generator seeded by that image's seed (and erasing from
 // a second one), so an image's augmentation depends on its seed only: not on the worker that
 // runs it, not on the image's content. A clip's frames share one seed and so one draw.
-#include <fgreid/engine/flags.hpp>
+#include <fgreid/enum_names.hpp>
 #include <fgreid/options.hpp>
 
 #include <opencv2/core/mat.hpp>
@@ -202,26 +202,23 @@ struct PipelineOptions {
     std::vector<Step> augment = {Step::flip, Step::pad, Step::crop, Step::erase};
     FGREID_REFLECT(Order, augment);
   };
+  static constexpr std::string_view flag_group = "augmentation";
+  /// The order of the training steps (--augment).
   Order order;
+  /// The resize (--interpolation).
   Resize::Options resize;
+  /// The horizontal flip's knobs.
   RandomFlip::Options flip;
+  /// The padding's knobs.
   Pad::Options pad;
+  /// The seed's translation's knobs.
   Translate::Options translate;
+  /// The colour jitter's knobs.
   ColorJitter::Options jitter;
+  /// Random erasing's knobs.
   RandomErasing::Options erase;
+  FGREID_REFLECT(PipelineOptions, order, resize, flip, pad, translate, jitter, erase);
 };
-
-/// Adds the flags of every step's Options to `cli`, under "augmentation".
-inline void add_flags(cli::CommandLine& cli, PipelineOptions& options) {
-  constexpr std::string_view group = "augmentation";
-  cli::add_flags(cli, group, options.order);
-  cli::add_flags(cli, group, options.resize);
-  cli::add_flags(cli, group, options.flip);
-  cli::add_flags(cli, group, options.pad);
-  cli::add_flags(cli, group, options.translate);
-  cli::add_flags(cli, group, options.jitter);
-  cli::add_flags(cli, group, options.erase);
-}
 
 /// BoT's training pipeline (Luo et al. 2019): bilinear resize, flip, pad 10 + random crop, erase.
 PipelineOptions bot_pipeline();

@@ -9,6 +9,7 @@
 // np.random.shuffle of the identity order 0..N-1; the first N − split identities train, the
 // other `split` are tested with their view-A images as queries and view-B images as gallery.
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <cstdint>
@@ -47,11 +48,9 @@ struct CUHK01 {
     int split = 100;
     /// numpy seed of the seed's one shuffle of the identities (its --seed); ten trials are ten runs with 1..10.
     std::int64_t split_seed = 1;
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the test split.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, split, split_seed, validation, validation_seed);
+    /// The validation split carved out of the training identities (--validation, --validation-seed).
+    ValidationOptions held_out;
+    FGREID_REFLECT(Options, split, split_seed, held_out);
   };
 
   /// Reads the sorted *.png of `root`/[cuhk01/]campus/ (or of `root`/[cuhk01/] itself). Every

@@ -14,7 +14,9 @@
 // splits. Extraction follows torchreid: image (pair c, person p, view v, slot i) becomes
 // images_<boxes>/c_ppp_v_ii.png. The camera is the view, 0 or 1. Identities are numbered over
 // the pairs (pair 1's persons first) from 1, as the new protocol's `labels` number them.
+#include <fgreid/enum_names.hpp>
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <opencv2/core.hpp>
@@ -33,8 +35,6 @@ enum class Cuhk03Boxes { detected, labeled };
 }  // namespace fgreid::datasets
 
 namespace fgreid {
-template <class E>
-struct EnumNames;
 template <>
 struct EnumNames<datasets::Cuhk03Boxes> {
   static constexpr std::array<std::string_view, 2> values{"detected", "labeled"};
@@ -86,11 +86,9 @@ struct CUHK03 {
     bool cuhk03_classic = false;
     /// Which classic split (0..19; the new protocol has only 0).
     int split_index = 0;
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the protocol's test set.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, cuhk03_boxes, cuhk03_classic, split_index, validation, validation_seed);
+    /// The validation split carved out of the training identities (--validation, --validation-seed).
+    ValidationOptions held_out;
+    FGREID_REFLECT(Options, cuhk03_boxes, cuhk03_classic, split_index, held_out);
   };
 
   /// Reads cuhk-03.mat (extracting the chosen boxes to PNG once) and the protocol. Errors name

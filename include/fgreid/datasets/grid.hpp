@@ -12,6 +12,7 @@
 // and so does fgreid). A split trains on both images of those identities; the other probe
 // images are queries and the other gallery images, distractors included, the gallery.
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <cstdint>
@@ -47,11 +48,9 @@ struct GRID {
   struct Options {
     /// Which of features_and_partitions.mat's 10 splits (0-based, torchreid's split_id).
     int split_index = 0;
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the split's test set.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, split_index, validation, validation_seed);
+    /// The validation split carved out of the training identities (--validation, --validation-seed).
+    ValidationOptions held_out;
+    FGREID_REFLECT(Options, split_index, held_out);
   };
 
   /// Reads underground_reid/ under `root`, `root`/grid/ or `root`/GRID/ (or `root` itself when

@@ -30,11 +30,9 @@ struct ILIDSVID {
   struct Options {
     /// Which of the release's ten train/test splits (0-based, a row of ls_set).
     int split_index = 0;
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's ilidsvid_subset); 0: the split's test persons.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, split_index, validation, validation_seed);
+    /// The validation split carved out of the training identities (--validation, --validation-seed).
+    ValidationOptions held_out;
+    FGREID_REFLECT(Options, split_index, held_out);
   };
 
   /// Reads the sequences and the split file from `root` or its ilids-vid/, iLIDS-VID/ or iLIDS/.

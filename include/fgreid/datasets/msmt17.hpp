@@ -10,6 +10,7 @@
 // The camera is the third `_` field of the name (torchreid's rule). Train and test ids are
 // numbered separately, each from 0.
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <cstdint>
@@ -35,11 +36,9 @@ struct MSMT17 {
   struct Options {
     /// Train on list_val.txt too (torchreid's combineall); off for the conventional protocol.
     bool msmt17_merge_val = false;
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, msmt17_merge_val, validation, validation_seed);
+    /// The validation split carved out of the training identities (--validation, --validation-seed).
+    ValidationOptions held_out;
+    FGREID_REFLECT(Options, msmt17_merge_val, held_out);
   };
 
   /// Reads the four lists of `root`/MSMT17_V2/ or `root`/MSMT17_V1/ (or of `root` itself when

@@ -44,11 +44,9 @@ struct PRID2011 {
     int split_index = 0;
     /// Seed of the ten random halves written when splits_prid2011.json is absent.
     std::int64_t split_seed = 1;
-    /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's prid_subset); 0: the split's test persons.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training identities (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, split_index, split_seed, validation, validation_seed);
+    /// The validation split carved out of the training identities (--validation, --validation-seed).
+    ValidationOptions held_out;
+    FGREID_REFLECT(Options, split_index, split_seed, held_out);
   };
 
   /// Reads the multi-shot sequences and splits_prid2011.json from `root` or `root`/prid2011/.

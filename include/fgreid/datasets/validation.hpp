@@ -12,10 +12,11 @@
 
 namespace fgreid::datasets {
 
-/// The Options of an image dataset whose only knob is the validation split (Market-1501,
-/// DukeMTMC-reID, VeRi-776, VRIC), and part of the others'.
+/// The Options of a dataset whose only knob is the validation split (Market-1501,
+/// DukeMTMC-reID, VeRi-776, VRIC, MARS, DukeMTMC-VideoReID), and a nested group of the others'
+/// (their `held_out`).
 struct ValidationOptions {
-  /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub); 0: the official test split.
+  /// Hold out this fraction of the training identities as query/gallery (hyperparameter search, the seed's market_sub and *_subset); 0: the release's test split.
   double validation = 0.0;
   /// Seed of the draw of the held-out training identities (--validation).
   std::int64_t validation_seed = 1;

@@ -17,6 +17,7 @@
 // gallery camera 1, so the evaluators' same-camera rule removes nothing and the ranking is
 // eval_vehicleid's.
 #include <fgreid/datasets/concept.hpp>
+#include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>
 
 #include <cstdint>
@@ -46,11 +47,9 @@ struct VehicleID {
     std::int64_t gallery_seed = 1;
     /// Gallery draws per evaluation (seeds gallery-seed, gallery-seed + 1, …), metrics averaged; --trials 1 --gallery-seed 1 is the seed's single draw.
     int trials = 10;
-    /// Hold out this fraction of the training vehicles as query/gallery (hyperparameter search, the seed's vehicleid_subset); 0: the test list.
-    double validation = 0.0;
-    /// Seed of the draw of the held-out training vehicles (--validation).
-    std::int64_t validation_seed = 1;
-    FGREID_REFLECT(Options, test_size, gallery_seed, trials, validation, validation_seed);
+    /// The validation split carved out of the training identities (--validation, --validation-seed).
+    ValidationOptions held_out;
+    FGREID_REFLECT(Options, test_size, gallery_seed, trials, held_out);
   };
 
   /// Reads train_list.txt and test_list_<test-size>.txt of `root` or `root`/VehicleID_V1.0/;

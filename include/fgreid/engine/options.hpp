@@ -1,6 +1,7 @@
 #pragma once
 // The option groups every recipe has, besides its policies' own.
 #include <fgreid/data/transforms.hpp>
+#include <fgreid/enum_names.hpp>
 #include <fgreid/eval/metrics.hpp>
 #include <fgreid/options.hpp>
 
@@ -12,9 +13,6 @@
 
 namespace fgreid {
 
-template <class E>
-struct EnumNames;
-
 namespace engine {
 
 enum class DeviceChoice { automatic, cpu, cuda };
@@ -24,6 +22,7 @@ enum class ScheduleKind { multistep, cosine };
 enum class SelectionMetric { rank1, mAP };
 
 struct RunOptions {
+  static constexpr std::string_view flag_group = "run";
   /// Dataset root holding the release's folders; none: the synthetic stand-in, generated once.
   std::filesystem::path data_root;
   /// Output folder; none: runs/<recipe>/<timestamp>.
@@ -55,6 +54,7 @@ struct RunOptions {
 };
 
 struct WeightsOptions {
+  static constexpr std::string_view flag_group = "weights";
   /// ImageNet weights for the first trunk: torch.save(state_dict) of torchvision's ResNet (dict or OrderedDict) or a TorchScript file.
   std::filesystem::path pretrained;
   /// The same for the second trunk (FGReID's base_mars).
@@ -74,6 +74,7 @@ struct WeightsOptions {
 };
 
 struct TrainOptions {
+  static constexpr std::string_view flag_group = "training";
   /// Training epochs.
   int max_epoch = 120;
   /// Optimizer of the model: adam or sgd.
@@ -116,6 +117,7 @@ struct TrainOptions {
 };
 
 struct DataOptions {
+  static constexpr std::string_view flag_group = "data";
   /// Input image height in pixels.
   int height = 256;
   /// Input image width in pixels.
@@ -126,12 +128,17 @@ struct DataOptions {
   int prefetch = 4;
   /// Images per batch when extracting evaluation features.
   int test_batch = 128;
-  // Not a flag itself: each step's Options are flags of the "augmentation" group.
+  /// The training augmentations and the resize (flags of their own group, "augmentation").
   data::PipelineOptions augment;
-  FGREID_REFLECT(DataOptions, height, width, workers, prefetch, test_batch);
+  FGREID_REFLECT(DataOptions, height, width, workers, prefetch, test_batch, augment);
+
+  /// The loader's pipeline at height × width: the training augmentations of `augment`
+  /// (`train`), or the test-time resize and normalisation.
+  [[nodiscard]] data::Pipeline pipeline(bool train) const;
 };
 
 struct EvalOptions {
+  static constexpr std::string_view flag_group = "evaluation";
   /// Distance between features: euclidean (squared) or cosine.
   eval::Metric metric = eval::Metric::euclidean;
   /// Add the features of the horizontally flipped image (test-time augmentation).
@@ -171,10 +178,6 @@ struct EnumNames<engine::ScheduleKind> {
 template <>
 struct EnumNames<engine::SelectionMetric> {
   static constexpr std::array<std::string_view, 2> values{"rank1", "mAP"};
-};
-template <>
-struct EnumNames<eval::Metric> {
-  static constexpr std::array<std::string_view, 2> values{"euclidean", "cosine"};
 };
 
 }  // namespace fgreid

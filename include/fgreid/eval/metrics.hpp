@@ -1,5 +1,7 @@
 #pragma once
 // Ranking metrics on a query × gallery distance matrix (no LibTorch needed).
+#include <fgreid/enum_names.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
@@ -13,6 +15,15 @@ enum class Metric {
   euclidean,  ///< squared Euclidean distance, as torchreid ranks by
   cosine,     ///< 1 − cosine similarity
 };
+
+}  // namespace fgreid::eval
+
+template <>
+struct fgreid::EnumNames<fgreid::eval::Metric> {
+  static constexpr std::array<std::string_view, 2> values{"euclidean", "cosine"};
+};
+
+namespace fgreid::eval {
 
 /// Identity and camera labels of one side (query or gallery).
 struct Labels {

@@ -24,6 +24,7 @@ namespace fgreid::eval {
 
 /// Parameters of k-reciprocal re-ranking; the defaults are the paper's.
 struct RerankOptions {
+  static constexpr std::string_view flag_group = "evaluation: re-ranking (with --rerank)";
   /// Neighbours of the k-reciprocal sets (k1 of the paper).
   int k1 = 20;
   /// Neighbours averaged by local query expansion (k2 of the paper, at most k1 + 1; 1 = off).

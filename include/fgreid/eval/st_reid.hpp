@@ -27,6 +27,7 @@ namespace fgreid::eval {
 /// Parameters of st-ReID; the defaults are the seed's (Market-1501). The fields carry the st_
 /// prefix of their flags (--st-bins, ...), which share a recipe's command line with others.
 struct StReidOptions {
+  static constexpr std::string_view flag_group = "evaluation: st-ReID (with --st-reid)";
   /// Frames per time-difference bin of the histograms (the seed's interval).
   double st_bin_frames = 100;
   /// Bins per camera pair; larger time differences get probability 0.
@@ -87,6 +88,15 @@ enum class Protocol {
   torchreid,  ///< evaluate_market(): AP = Σ precision@k·rel_k / #rel, mean over valid queries
   seed,       ///< the seed's image_eval.py: trapezoid AP, mean over all queries
 };
+
+}  // namespace fgreid::eval
+
+template <>
+struct fgreid::EnumNames<fgreid::eval::Protocol> {
+  static constexpr std::array<std::string_view, 2> values{"torchreid", "seed"};
+};
+
+namespace fgreid::eval {
 
 /// The seed's evaluation (image_eval.evaluate + compute_mAP): junk = same pid and camera, or
 /// gallery pid −1; AP = Σ_i (1/#good)·(precision_{i−1} + precision_i)/2 over the good matches

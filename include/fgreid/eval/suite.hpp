@@ -8,8 +8,7 @@
 #include <fgreid/eval/pictures.hpp>
 #include <fgreid/eval/rerank.hpp>
 #include <fgreid/eval/st_reid.hpp>
-#include <fgreid/engine/options.hpp>
-#include <fgreid/options.hpp>
+#include <fgreid/eval/suite_options.hpp>
 
 #include <torch/torch.h>
 
@@ -18,55 +17,7 @@
 #include <string_view>
 #include <vector>
 
-namespace fgreid {
-template <class E>
-struct EnumNames;
-template <>
-struct EnumNames<eval::Protocol> {
-  static constexpr std::array<std::string_view, 2> values{"torchreid", "seed"};
-};
-}  // namespace fgreid
-
 namespace fgreid::eval {
-
-/// What to evaluate beyond the visual metrics. The knobs of re-ranking and st-ReID are their
-/// own Options (RerankOptions, StReidOptions), flag groups beside this one, passed alongside.
-struct SuiteOptions {
-  /// Metric definitions: torchreid (mean over valid queries) or seed (trapezoid AP, all queries).
-  Protocol protocol = Protocol::torchreid;
-  /// Also report k-reciprocal re-ranked metrics (Zhong et al., CVPR 2017).
-  bool rerank = false;
-  /// Also report st-ReID metrics: visual similarity fused with camera/time histograms.
-  bool st_reid = false;
-  /// Also report the single-gallery-shot CMC (CUHK01/03 protocol) with this many draws; 0 = off.
-  int single_shot_repeats = 0;
-  /// Write the CMC curves of every evaluation run to this PNG; empty = none.
-  std::filesystem::path cmc_plot;
-  FGREID_REFLECT(SuiteOptions, protocol, rerank, st_reid, single_shot_repeats, cmc_plot);
-
-  /// Throws UsageError naming the flag when a value is out of range (k1 in 1..1000, k2 in
-  /// 1..k1+1, lambda in [0, 1], single_shot_repeats >= 0, positive st-ReID bins and widths).
-  void check(const RerankOptions& reranking, const StReidOptions& st) const;
-};
-
-/// The --help headings of SuiteOptions, RerankOptions and StReidOptions, the same in every
-/// recipe and fgreid_eval.
-inline constexpr std::string_view kSuiteGroup = "evaluation: protocols and extra runs";
-inline constexpr std::string_view kRerankGroup = "evaluation: re-ranking (with --rerank)";
-inline constexpr std::string_view kStReidGroup = "evaluation: st-ReID (with --st-reid)";
-
-/// What fgreid_eval reads besides the suite's options.
-struct OfflineOptions {
-  /// Features file written by a recipe's --extract or by Python's torch.save (required).
-  std::filesystem::path features;
-  /// Distance between features: euclidean (squared) or cosine.
-  Metric metric = Metric::euclidean;
-  /// Longest CMC curve reported.
-  int max_rank = 50;
-  /// Seed of the single-gallery-shot draws.
-  std::int64_t seed = 1;
-  FGREID_REFLECT(OfflineOptions, features, metric, max_rank, seed);
-};
 
 /// The outcome of run_suite().
 struct SuiteResult {

@@ -2,6 +2,7 @@
 // Center loss (Wen et al., ECCV 2016) with learnable class centers that train with their own
 // optimiser, as the FGReID seed and BoT do.
 #include <fgreid/losses/concept.hpp>
+#include <fgreid/losses/result.hpp>
 
 #include <concepts>
 #include <tuple>

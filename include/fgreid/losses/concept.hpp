@@ -1,37 +1,33 @@
 #pragma once
-#include <fgreid/models/module.hpp>
+// The loss concepts. No LibTorch here: the concepts name the tensor and result types; a
+// recipe's translation unit, which has them (losses/result.hpp), checks.
+#include <fgreid/losses/context.hpp>
 #include <fgreid/policy.hpp>
 
-#include <string>
-#include <tuple>
-#include <utility>
+#include <concepts>
 #include <vector>
 
+namespace at {
+class Tensor;
+}  // namespace at
+namespace c10 {
+struct Device;
+}  // namespace c10
+namespace fgreid::models {
+struct TrainOutput;  // models/module.hpp
+}  // namespace fgreid::models
+namespace fgreid::losses {
+struct LossResult;  // losses/result.hpp
+}  // namespace fgreid::losses
+
 namespace fgreid {
-
-namespace losses {
-
-/// A loss's contribution: the weighted total that is back-propagated, and each term's
-/// unweighted value under its name for the progress line and the log.
-struct LossResult {
-  torch::Tensor total;
-  std::vector<std::pair<std::string, torch::Tensor>> terms;
-};
-
-/// What a loss policy needs to know to build its state (e.g. class centers).
-struct LossContext {
-  std::int64_t num_classes = 0;
-  std::int64_t feature_dim = 0;
-};
-
-}  // namespace losses
 
 /// @brief A concept matching loss policies.
 /// Satisfied by types built from (Options, LossContext) that map a model's TrainOutput and
 /// the batch's identity labels to a LossResult. A composite (`losses::Losses<...>`) is one.
 template <class L>
 concept Loss = Policy<L> && std::constructible_from<L, typename L::Options, losses::LossContext> &&
-  requires(L loss, const models::TrainOutput& output, const torch::Tensor& labels) {
+  requires(L loss, const models::TrainOutput& output, const at::Tensor& labels) {
     { loss(output, labels) } -> std::same_as<losses::LossResult>;
   };
 
@@ -42,32 +38,21 @@ namespace losses {
 /// optimiser nor applies its weight decay to them).
 /// Satisfied by CenterLoss (losses/center.hpp).
 template <class L>
-concept OwnOptimizerLoss = requires(L loss, const L& const_loss, torch::Device device) {
+concept OwnOptimizerLoss = requires(L loss, const L& const_loss, c10::Device device) {
   // what the optimiser trains
-  { const_loss.parameters() } -> std::same_as<std::vector<torch::Tensor>>;
+  { const_loss.parameters() } -> std::same_as<std::vector<at::Tensor>>;
   // the optimiser itself
   loss.step();
   loss.to(device);
 };
 
-namespace detail {
+/// @brief A concept matching losses that keep class centers [classes, D] in the features'
+/// space: checkpoints keep them ("loss.centers") and --plot-centers draws them.
+/// Satisfied by CenterLoss.
 template <class L>
-concept HasPartTuple = requires(L loss) { std::get<0>(loss.parts()); };
-}  // namespace detail
-
-/// Calls `visit(part)` for every part of `loss` (the loss itself, or each part of a composite
-/// `Losses<...>`) that has its own optimiser:
-///   losses::for_each_own_optimizer(loss, [&](auto& part) { part.to(device); });
-///   ... total.backward(); model_optimizer.step();
-///   losses::for_each_own_optimizer(loss, [](auto& part) { part.step(); });
-template <class L, class Visit>
-void for_each_own_optimizer(L& loss, Visit&& visit) {
-  if constexpr (OwnOptimizerLoss<L>) {
-    visit(loss);
-  } else if constexpr (detail::HasPartTuple<L>) {
-    std::apply([&](auto&... part) { (for_each_own_optimizer(part, visit), ...); }, loss.parts());
-  }
-}
+concept ClassCenterLoss = OwnOptimizerLoss<L> && requires(const L& loss) {
+  { loss.centers() } -> std::convertible_to<const at::Tensor&>;
+};
 
 }  // namespace losses
 

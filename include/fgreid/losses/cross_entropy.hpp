@@ -1,5 +1,6 @@
 #pragma once
 #include <fgreid/losses/concept.hpp>
+#include <fgreid/losses/result.hpp>
 
 namespace fgreid::losses {
 

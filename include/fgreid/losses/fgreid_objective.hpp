@@ -8,7 +8,7 @@
 #include <fgreid/losses/cross_entropy.hpp>
 #include <fgreid/losses/osm_caa.hpp>
 #include <fgreid/losses/seed_terms.hpp>
-#include <fgreid/losses/sum.hpp>
+#include <fgreid/losses/losses.hpp>
 
 namespace fgreid::losses {
 

@@ -3,6 +3,7 @@
 // variance of the embedding, and Satisfied_Rank_loss2's rank and KL-consistency terms between
 // the two branches' predictions.
 #include <fgreid/losses/concept.hpp>
+#include <fgreid/losses/result.hpp>
 
 #include <cstdint>
 

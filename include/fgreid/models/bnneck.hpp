@@ -3,6 +3,7 @@
 // pooling, a BatchNorm "neck" whose output feeds a bias-free classifier and serves as the
 // inference feature; metric losses see the feature before the neck.
 #include <fgreid/models/concept.hpp>
+#include <fgreid/models/module.hpp>
 #include <fgreid/models/trunk.hpp>
 
 namespace fgreid::models {
@@ -23,6 +24,8 @@ class BNNeckNetImpl : public ReidModuleImpl {
       override {
     return {{"backbone", backbone.ptr()}};
   }
+  /// The classifier's weight [classes, channels].
+  [[nodiscard]] torch::Tensor classifier_weight() const { return classifier->weight; }
 
  private:
   BNNeckOptions options_;
@@ -40,7 +43,8 @@ struct BNNeck {
   static constexpr std::string_view name = "model (BNNeck baseline)";
   using Options = BNNeckOptions;
   using BackbonePolicy = B;
-  static std::shared_ptr<ReidModuleImpl> build(const Options& options, const ModelContext& context) {
+  static constexpr Modality modality = Modality::image;
+  static std::shared_ptr<BNNeckNetImpl> build(const Options& options, const ModelContext& context) {
     return std::make_shared<BNNeckNetImpl>(B::build(typename B::Options{}), context.num_classes,
                                            options);
   }

@@ -10,7 +10,9 @@
 // Module names are the seed's (base, base_mars, conv1, conv2, bn1, bn2, classifier, theta, g,
 // w_z), the trunks' inner names torchvision's, so exports load into the seed's module after
 // renaming the Sequential indices (models::from_seed_names does the reverse).
+#include <fgreid/enum_names.hpp>
 #include <fgreid/models/concept.hpp>
+#include <fgreid/models/module.hpp>
 #include <fgreid/models/resnet.hpp>
 #include <fgreid/models/trunk.hpp>
 
@@ -18,8 +20,6 @@
 #include <string_view>
 
 namespace fgreid {
-template <class E>
-struct EnumNames;
 }  // namespace fgreid
 
 namespace fgreid::models {
@@ -40,9 +40,6 @@ struct FGReIDOptions {
   FGREID_REFLECT(FGReIDOptions, attention_min, eval_attention_min);
 };
 
-/// Whether the network takes images [B,3,H,W] or clips [B,T,3,H,W].
-enum class InputKind { image, video };
-
 /// The two-branch FGReID network. Channel widths are the seed's: the trunks' output (2048 for
 /// ResNet-50) -> 1024 after conv1/conv2, 256 inside the non-local block.
 class FGReIDNetImpl : public ReidModuleImpl {
@@ -51,7 +48,7 @@ class FGReIDNetImpl : public ReidModuleImpl {
   static constexpr std::int64_t kNonLocalChannels = 256;
 
   FGReIDNetImpl(Trunk first, Trunk second, std::int64_t num_classes, FGReIDOptions options,
-                InputKind input);
+                Modality input);
   /// logits {y1, y2}; embedding = features = [F1, F2] [B, 2048]; attention [B, T, h, w]
   /// (T = 1 for images), with options.attention_min.
   TrainOutput forward_train(const torch::Tensor& input) override;
@@ -69,12 +66,16 @@ class FGReIDNetImpl : public ReidModuleImpl {
   /// sigmoid saturates at 1 on most positions of an untrained network).
   torch::Tensor attention_before_sigmoid(const torch::Tensor& input);
 
+  /// The shared classifier's weight [classes, 1024] (each branch's feature goes through it).
+  [[nodiscard]] torch::Tensor classifier_weight() const { return classifier_->weight; }
+
   /// The ImageNet-initialised trunk (`base`, the target of --pretrained).
   Trunk& base() { return base_; }
   /// The second trunk (`base_mars`, random or video-pretrained).
   Trunk& base_mars() { return base_mars_; }
   [[nodiscard]] const FGReIDOptions& options() const { return options_; }
-  [[nodiscard]] InputKind input_kind() const { return input_; }
+  /// Whether it takes images [B,3,H,W] or clips [B,T,3,H,W].
+  [[nodiscard]] Modality modality() const { return input_; }
 
  private:
   struct Pass {
@@ -88,7 +89,7 @@ class FGReIDNetImpl : public ReidModuleImpl {
                                                std::int64_t t, AttentionMin minimum) const;
 
   FGReIDOptions options_;
-  InputKind input_;
+  Modality input_;
   Trunk base_{nullptr}, base_mars_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::BatchNorm1d bn1_{nullptr}, bn2_{nullptr};
@@ -101,28 +102,28 @@ TORCH_MODULE(FGReIDNet);
 /// ResNet50TA_BT_video on [B,T,3,H,W] clips (Input video: frames go through the trunks as one
 /// batch, the non-local block spans all frames × positions, both branches average over time).
 /// Recipes name it through FGReIDImage / FGReIDVideo.
-template <Backbone B, InputKind Input>
+template <Backbone B, Modality Input>
 struct FGReID {
   static constexpr std::string_view name =
-      Input == InputKind::image ? "model (FGReID, images)" : "model (FGReID, video clips)";
+      Input == Modality::image ? "model (FGReID, images)" : "model (FGReID, video clips)";
   using Options = FGReIDOptions;
   using BackbonePolicy = B;
-  static constexpr InputKind input = Input;
-  static std::shared_ptr<ReidModuleImpl> build(const Options& options, const ModelContext& context) {
+  static constexpr Modality modality = Input;
+  static std::shared_ptr<FGReIDNetImpl> build(const Options& options, const ModelContext& context) {
     return std::make_shared<FGReIDNetImpl>(B::build(typename B::Options{}),
                                            B::build(typename B::Options{}), context.num_classes,
-                                           options, input);
+                                           options, modality);
   }
 };
 
 ///   using Model = models::FGReIDImage<>;                  // two ResNet-50, last stride 1
 ///   using Model = models::FGReIDImage<models::ResNet<18>>;
 template <Backbone B = ResNet<50, 1>>
-using FGReIDImage = FGReID<B, InputKind::image>;
+using FGReIDImage = FGReID<B, Modality::image>;
 
 ///   using Model = models::FGReIDVideo<>;
 template <Backbone B = ResNet<50, 1>>
-using FGReIDVideo = FGReID<B, InputKind::video>;
+using FGReIDVideo = FGReID<B, Modality::video>;
 
 }  // namespace fgreid::models
 

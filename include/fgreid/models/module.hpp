@@ -1,5 +1,7 @@
 #pragma once
 // What every re-ID network gives the engine and the losses.
+#include <fgreid/models/context.hpp>
+
 #include <torch/torch.h>
 
 #include <vector>
@@ -32,13 +34,6 @@ class ReidModuleImpl : public torch::nn::Module {
   /// weights go to (--pretrained), then any other (--pretrained-second).
   [[nodiscard]] virtual std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>>
   trunks() = 0;
-};
-
-/// What a model policy needs to know about the data to build its network.
-struct ModelContext {
-  std::int64_t num_classes = 0;
-  std::int64_t height = 256;
-  std::int64_t width = 128;
 };
 
 }  // namespace fgreid::models

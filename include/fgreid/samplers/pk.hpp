@@ -41,15 +41,13 @@ class PKPolicy {
 
  public:
   struct Options {
-    /// Identities per batch (P; the seed's --train-batch).
-    int batch_p = P;
-    /// Images per identity in a batch (K; the seed calls it --seq-len).
-    int batch_k = K;
-    FGREID_REFLECT(Options, batch_p, batch_k);
+    /// P identities × K images (--batch-p, --batch-k).
+    BatchOptions batch{.batch_p = P, .batch_k = K};
+    FGREID_REFLECT(Options, batch);
   };
 
   PKPolicy(std::span<const std::int64_t> labels, Options options)
-      : sampler_(labels, options.batch_p, options.batch_k) {}
+      : sampler_(labels, options.batch.batch_p, options.batch.batch_k) {}
   void reset(std::uint64_t seed) { sampler_.reset(seed); }
   std::optional<std::vector<std::int64_t>> next() { return sampler_.next(); }
   [[nodiscard]] std::int64_t batches_per_epoch() const { return sampler_.batches_per_epoch(); }

@@ -6,6 +6,7 @@
 #include <fgreid/datasets/splits.hpp>
 #include <fgreid/options.hpp>
 #include <fgreid/samplers/concept.hpp>
+#include <fgreid/samplers/options.hpp>
 
 #include <array>
 #include <cstddef>
@@ -17,17 +18,6 @@
 #include <vector>
 
 namespace fgreid::samplers {
-
-/// How a training clip is drawn from a tracklet of n frames.
-enum class ClipSampling {
-  /// seq_len consecutive frames from a random start (tools/video_loader.py VideoDataset
-  /// 'random', torchreid's old loader): start uniform in [0, max(0, n − seq_len − 1)], a short
-  /// tracklet repeats its last frame.
-  consecutive,
-  /// Frame j drawn uniformly from the j-th of seq_len chunks of max(n / seq_len, 1) frames (the
-  /// last chunk runs to the end): what the seed's Video.py trains with (VideoDataset_inderase).
-  chunks,
-};
 
 /// Frame indices (into the tracklet) of one training clip of `seq_len` frames, from `seed`
 /// (mt19937_64, raw output only, so the same on every platform).
@@ -70,40 +60,32 @@ class VideoPK {
       "sampler (P identities x K tracklets, clips of seq-len frames)";
 
   struct Options {
-    /// Identities per batch (P; the seed's --train-batch / --num-instances).
-    int batch_p = P;
-    /// Tracklets per identity in a batch (K; the seed's --num-instances).
-    int batch_k = K;
-    /// Frames per clip, in training and at test time (the seed's --seq-len).
-    int seq_len = SeqLen;
-    /// How a training clip is drawn: chunks (the seed's Video.py: frame j from the j-th of seq-len chunks) or consecutive (seq-len consecutive frames from a random start).
-    ClipSampling clip_sampling = Sampling;
-    /// Test time: at most this many clips per tracklet, the first ones (the seed: 33 for MARS, 41 otherwise); their features are averaged.
-    int max_test_clips = MaxTestClips;
-    FGREID_REFLECT(Options, batch_p, batch_k, seq_len, clip_sampling, max_test_clips);
+    /// P identities × K tracklets (--batch-p, --batch-k).
+    BatchOptions batch{.batch_p = P, .batch_k = K};
+    /// The clips of a tracklet (--seq-len, --clip-sampling, --max-test-clips).
+    ClipOptions clips{.seq_len = SeqLen, .clip_sampling = Sampling, .max_test_clips = MaxTestClips};
+    FGREID_REFLECT(Options, batch, clips);
   };
 
   VideoPK(std::span<const std::int64_t> labels, Options options)
-      : options_(check(options)), sampler_(labels, options.batch_p, options.batch_k) {}
+      : options_(check(options)), sampler_(labels, options.batch.batch_p, options.batch.batch_k) {}
   void reset(std::uint64_t seed) { sampler_.reset(seed); }
   std::optional<std::vector<std::int64_t>> next() { return sampler_.next(); }
   [[nodiscard]] std::int64_t batches_per_epoch() const { return sampler_.batches_per_epoch(); }
 
   /// The training clip of a tracklet from a seed (the loader's data::FrameChooser).
-  [[nodiscard]] std::function<std::vector<std::size_t>(const datasets::Entry&, std::uint64_t)>
-  clip_chooser() const {
-    const auto seq_len = static_cast<std::size_t>(options_.seq_len);
-    const auto sampling = options_.clip_sampling;
+  [[nodiscard]] FrameChooser clip_chooser() const {
+    const auto seq_len = static_cast<std::size_t>(options_.clips.seq_len);
+    const auto sampling = options_.clips.clip_sampling;
     return [seq_len, sampling](const datasets::Entry& entry, std::uint64_t seed) {
       return training_clip(entry.images.size(), seq_len, sampling, seed);
     };
   }
 
   /// The test clips of a tracklet.
-  [[nodiscard]] std::function<std::vector<std::vector<std::size_t>>(const datasets::Entry&)>
-  test_clip_plan() const {
-    const auto seq_len = static_cast<std::size_t>(options_.seq_len);
-    const auto max_clips = static_cast<std::size_t>(options_.max_test_clips);
+  [[nodiscard]] ClipPlan test_clip_plan() const {
+    const auto seq_len = static_cast<std::size_t>(options_.clips.seq_len);
+    const auto max_clips = static_cast<std::size_t>(options_.clips.max_test_clips);
     return [seq_len, max_clips](const datasets::Entry& entry) {
       return test_clips(entry.images.size(), seq_len, max_clips);
     };
@@ -121,17 +103,8 @@ void check_clip_options(int seq_len, int max_test_clips);
 
 template <int P, int K, int SeqLen, ClipSampling Sampling, int MaxTestClips>
 auto VideoPK<P, K, SeqLen, Sampling, MaxTestClips>::check(const Options& options) -> Options {
-  check_clip_options(options.seq_len, options.max_test_clips);
+  check_clip_options(options.clips.seq_len, options.clips.max_test_clips);
   return options;
 }
 
 }  // namespace fgreid::samplers
-
-namespace fgreid {
-template <class E>
-struct EnumNames;
-template <>
-struct EnumNames<samplers::ClipSampling> {
-  static constexpr std::array<std::string_view, 2> values{"consecutive", "chunks"};
-};
-}  // namespace fgreid

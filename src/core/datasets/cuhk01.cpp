@@ -103,7 +103,7 @@ Splits CUHK01::load(const std::filesystem::path& root, const Options& options) {
       (camera == 0 ? query : gallery).push_back(std::move(entry));
   }
   auto splits = finish_splits(std::move(train), std::move(query), std::move(gallery),
-                              ValidationOptions{options.validation, options.validation_seed});
+                              options.held_out);
   std::vector<std::int64_t> tested_names;  // as written: 1-based
   for (const auto id : test_ids) tested_names.push_back(id + 1);
   splits.info["identities"] = identities;

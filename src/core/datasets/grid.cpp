@@ -113,7 +113,7 @@ Splits GRID::load(const std::filesystem::path& root, const Options& options) {
         (images == &probe ? query : test_gallery).push_back(std::move(entry));
     }
   auto splits = finish_splits(std::move(train), std::move(query), std::move(test_gallery),
-                              ValidationOptions{options.validation, options.validation_seed});
+                              options.held_out);
   splits.info["split_index"] = options.split_index;
   splits.info["train_identities"] = train_ids;
   return splits;

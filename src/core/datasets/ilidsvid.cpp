@@ -72,7 +72,7 @@ Splits ILIDSVID::load(const std::filesystem::path& root, const Options& options)
   std::ranges::sort(train);
   std::ranges::sort(test);
   auto splits = two_camera_splits(cameras, train, test, "person", mat,
-                                  ValidationOptions{options.validation, options.validation_seed});
+                                  options.held_out);
   splits.info["split_index"] = options.split_index;
   splits.info["splits"] = ls_set.rows;
   splits.info["split_file"] = mat.string();

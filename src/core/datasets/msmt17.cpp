@@ -80,7 +80,7 @@ Splits MSMT17::load(const std::filesystem::path& root, const Options& options) {
   if (options.msmt17_merge_val) train.insert(train.end(), val.begin(), val.end());
   auto splits = finish_splits(std::move(train), read_list_of(base / "list_query.txt", test_folder),
                               read_list_of(base / "list_gallery.txt", test_folder),
-                              ValidationOptions{options.validation, options.validation_seed});
+                              options.held_out);
   splits.info["version"] = version.folder;
   splits.info["val_merged"] = options.msmt17_merge_val;
   splits.info["val_images"] = val.size();

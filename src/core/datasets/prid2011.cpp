@@ -113,7 +113,7 @@ Splits PRID2011::load(const std::filesystem::path& root, const Options& options)
       throw DataError(fmt::format("{}: split {} names {} for both training and testing",
                                   file.string(), index, person));
   auto result = two_camera_splits(cameras, train, test, "person_", file,
-                                  ValidationOptions{options.validation, options.validation_seed});
+                                  options.held_out);
   result.info["split_index"] = options.split_index;
   result.info["splits"] = splits.size();
   result.info["split_file"] = file.string();

@@ -82,7 +82,7 @@ Splits VehicleID::load(const std::filesystem::path& root, const Options& options
   const auto test_vehicles = read_vehicles(test_list, image_folder);
 
   Splits splits;
-  if (options.validation == 0.0) {
+  if (options.held_out.validation == 0.0) {
     for (const auto& vehicle : train_vehicles)
       for (const auto& image : vehicle.images)
         splits.train.push_back({.images = {image}, .pid = vehicle.id, .camid = query_camera, .frame = -1});
@@ -96,7 +96,7 @@ Splits VehicleID::load(const std::filesystem::path& root, const Options& options
     // image each), not market_sub's, since VehicleID has no cameras to tell matches apart.
     std::vector<std::int64_t> ids;
     for (const auto& vehicle : train_vehicles) ids.push_back(vehicle.id);
-    const auto held = draw_validation_ids(ids, {options.validation, options.validation_seed});
+    const auto held = draw_validation_ids(ids, options.held_out);
     const std::set<std::int64_t> held_out(held.begin(), held.end());
     std::vector<Vehicle> validation;
     std::size_t test_images = 0;
@@ -109,13 +109,13 @@ Splits VehicleID::load(const std::filesystem::path& root, const Options& options
       for (const auto& image : vehicle.images)
         splits.train.push_back({.images = {image}, .pid = vehicle.id, .camid = query_camera, .frame = -1});
     }
-    draw_test_split(validation, options.validation_seed, splits.query, splits.gallery);
+    draw_test_split(validation, options.held_out.validation_seed, splits.query, splits.gallery);
     for (int trial = 1; trial < options.trials; ++trial) {
       auto& draw = splits.trials.emplace_back();
-      draw_test_split(validation, options.validation_seed + trial, draw.query, draw.gallery);
+      draw_test_split(validation, options.held_out.validation_seed + trial, draw.query, draw.gallery);
     }
-    splits.info["validation"] = {{"fraction", options.validation},
-                                 {"seed", options.validation_seed},
+    splits.info["validation"] = {{"fraction", options.held_out.validation},
+                                 {"seed", options.held_out.validation_seed},
                                  {"held_out_ids", held.size()},
                                  {"official_test_images_unused", test_images}};
   }

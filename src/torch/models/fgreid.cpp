@@ -20,7 +20,7 @@ void kaiming_fan_in(nn::Conv2d& conv) {
 }  // namespace
 
 FGReIDNetImpl::FGReIDNetImpl(Trunk first, Trunk second, std::int64_t num_classes,
-                             FGReIDOptions options, InputKind input)
+                             FGReIDOptions options, Modality input)
     : options_(options), input_(input) {
   TORCH_CHECK(first->channels() == second->channels(),
               "FGReID: both trunks must give the same channels, not ", first->channels(), " and ",
@@ -46,7 +46,7 @@ FGReIDNetImpl::FGReIDNetImpl(Trunk first, Trunk second, std::int64_t num_classes
 }
 
 torch::Tensor FGReIDNetImpl::frames_of(const torch::Tensor& input) const {
-  const bool video = input_ == InputKind::video;
+  const bool video = input_ == Modality::video;
   TORCH_CHECK(input.dim() == (video ? 5 : 4), "FGReID (", video ? "video" : "image",
               "): expected ", video ? "[B, T, 3, H, W] clips" : "[B, 3, H, W] images", ", got ",
               input.sizes());
@@ -67,7 +67,7 @@ FGReIDNetImpl::Pass FGReIDNetImpl::run(const torch::Tensor& input, AttentionMin 
   const auto frames = frames_of(input);
   const std::int64_t b = input.size(0);
   const std::int64_t t = frames.size(0) / b;
-  const bool video = input_ == InputKind::video;
+  const bool video = input_ == Modality::video;
 
   auto second = base_mars_(frames);
   auto x = conv1_(base_(frames));  // [B·T, 1024, h, w]

@@ -1,0 +1,30 @@
+#pragma once
+// Every option group a recipe has besides its policies': the one aggregate that a recipe's
+// Experiment::Config extends and that the engine reads, flag groups in --help order.
+#include <fgreid/engine/options.hpp>
+#include <fgreid/eval/suite_options.hpp>
+#include <fgreid/options.hpp>
+
+namespace fgreid::engine {
+
+struct Settings {
+  /// Data, output, device, seed; what the run does (--evaluate, --resume, --summary, ...).
+  RunOptions run;
+  /// Weights in and out (--pretrained, --init-from, --export-weights, ...).
+  WeightsOptions weights;
+  /// Input size and the loader, with the augmentation pipeline.
+  DataOptions data;
+  /// Epochs, optimiser and schedule, evaluation schedule, progress.
+  TrainOptions train;
+  /// Test features and the pictures drawn at each evaluation.
+  EvalOptions eval;
+  /// Protocols and extra evaluation runs (re-ranking, st-ReID, single shot).
+  eval::SuiteOptions suite;
+  /// The knobs of re-ranking.
+  eval::RerankOptions rerank;
+  /// The knobs of st-ReID.
+  eval::StReidOptions st;
+  FGREID_REFLECT(Settings, run, weights, data, train, eval, suite, rerank, st);
+};
+
+}  // namespace fgreid::engine
