@@ -4,7 +4,7 @@
 #include <fgreid/datasets/market1501.hpp>
 #include <fgreid/experiment.hpp>
 #include <fgreid/losses/cross_entropy.hpp>
-#include <fgreid/losses/sum.hpp>
+#include <fgreid/losses/losses.hpp>
 #include <fgreid/losses/triplet.hpp>
 #include <fgreid/models/bnneck.hpp>
 #include <fgreid/models/resnet.hpp>

@@ -6,13 +6,14 @@
 #include <fgreid/losses/fgreid_objective.hpp>
 #include <fgreid/models/fgreid.hpp>
 #include <fgreid/samplers/video_pk.hpp>
-#include <fgreid/seed_video_recipe.hpp>
+#include <fgreid/defaults/seed.hpp>
+#include <fgreid/experiment.hpp>
 
 namespace fgreid::recipes::ilidsvid_video {
 using Model   = models::FGReIDVideo<>;    // two ResNet-50, last stride 1, on [B,T,3,H,W] clips
 using Loss    = losses::FGReIDObjective;  // CE, cosine triplet, center, OSM+CAA, ...
 using Sampler = samplers::VideoPK<8, 4, 4>;  // 8 ids × 4 tracklets × 4 frames; ≤ 41 test clips
 using Dataset = datasets::ILIDSVID;
-using Recipe  = SeedVideoRecipe<Experiment<Model, Loss, Sampler, Dataset>>;  // raw, clip-averaged features
+using Recipe  = Experiment<Model, Loss, Sampler, Dataset, defaults::SeedVideo>;  // raw, clip-averaged features
 static_assert(ReidExperiment<Recipe>, "see fgreid/experiment.hpp");
 }  // namespace fgreid::recipes::ilidsvid_video

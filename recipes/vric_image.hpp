@@ -4,13 +4,14 @@
 #include <fgreid/losses/fgreid_objective.hpp>
 #include <fgreid/models/fgreid.hpp>
 #include <fgreid/samplers/seed_chunks.hpp>
-#include <fgreid/seed_recipe.hpp>
+#include <fgreid/defaults/seed.hpp>
+#include <fgreid/experiment.hpp>
 
 namespace fgreid::recipes::vric_image {
 using Model   = models::FGReIDImage<>;                // two ResNet-50, last stride 1
 using Loss    = losses::FGReIDObjective;              // CE, cosine triplet, center, OSM+CAA, ...
 using Sampler = samplers::SeedIdentityChunks<32, 4>;  // the seed's 32 ids × 4 images
 using Dataset = datasets::VRIC;
-using Recipe  = SeedRecipe<Experiment<Model, Loss, Sampler, Dataset>>;  // flip + L2 test features
+using Recipe  = Experiment<Model, Loss, Sampler, Dataset, defaults::Seed<>>;  // flip + L2 test features
 static_assert(ReidExperiment<Recipe>, "see fgreid/experiment.hpp");
 }  // namespace fgreid::recipes::vric_image

@@ -1,21 +1,26 @@
 #pragma once
-// Experiment<Model, Loss, Sampler, Dataset>: a recipe. It composes four policies chosen at
-// compile time, generates the command line from their Options, and hands the built, type-
-// erased parts to the engine, which owns the loop.
+// Experiment<Model, Loss, Sampler, Dataset, Defaults...>: a recipe. It composes four policies
+// chosen at compile time, checks that they fit together (a video dataset needs a video model
+// and a clip sampler), generates the command line from their Options and the engine's
+// Settings, applies the recipe's defaults policies in order, and hands the built policies to
+// the engine through its interfaces (engine/parts.hpp).
 //
 //   using Recipe = Experiment<models::BNNeck<models::ResNet<50>>,
 //                             losses::Losses<losses::LabelSmoothCE, losses::Triplet>,
 //                             samplers::PK<16, 4>,
 //                             datasets::Market1501>;
+#include <fgreid/cli/flags.hpp>
 #include <fgreid/datasets/concept.hpp>
 #include <fgreid/datasets/video.hpp>
-#include <fgreid/engine/flags.hpp>
-#include <fgreid/engine/options.hpp>
+#include <fgreid/defaults/concept.hpp>
+#include <fgreid/detail/policy_adapters.hpp>
 #include <fgreid/engine/run.hpp>
+#include <fgreid/engine/settings.hpp>
 #include <fgreid/losses/concept.hpp>
 #include <fgreid/models/concept.hpp>
 #include <fgreid/samplers/concept.hpp>
 
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <tuple>
@@ -45,42 +50,58 @@ void set_threads(int threads);
 std::filesystem::path synthetic_data_root(std::string_view dataset_name,
                                           const std::function<void(const std::filesystem::path&)>& write);
 int report_error(std::string_view program, const std::exception& error, int code);
+/// Prints --summary's line: the dataset's statistics.
+void print_summary(const datasets::Splits& splits, Modality modality);
 
 }  // namespace detail
 
-template <Model M, Loss L, Sampler S, Dataset D>
+template <Model M, Loss L, Sampler S, Dataset D, class... Defaults>
 struct Experiment {
+  static_assert(D::modality != Modality::video || VideoModel<M>,
+                "a video dataset needs a video model, one that takes clips [B, T, 3, H, W]: "
+                "use models::FGReIDVideo<> instead of an image model");
+  static_assert(D::modality != Modality::image || ImageModel<M>,
+                "an image dataset needs an image model, one that takes images [B, 3, H, W]: "
+                "use models::FGReIDImage<> or models::BNNeck<...> instead of a video model");
+  static_assert(D::modality != Modality::video || VideoSampler<S>,
+                "a video dataset needs a VideoSampler, which draws clips of its tracklets: "
+                "use samplers::VideoPK<P, K, T>");
+  static_assert(D::modality != Modality::image || ImageSampler<S>,
+                "an image dataset needs an image sampler: use samplers::PK<P, K> or "
+                "samplers::SeedIdentityChunks<P, K> instead of a video sampler");
+
   using ModelPolicy = M;
   using LossPolicy = L;
   using SamplerPolicy = S;
   using DatasetPolicy = D;
 
-  /// Every option of the recipe, grouped as in --help.
-  struct Config {
-    engine::RunOptions run;
-    engine::WeightsOptions weights;
-    engine::DataOptions data;
-    engine::TrainOptions train;
-    engine::EvalOptions eval;
-    eval::SuiteOptions suite;
-    eval::RerankOptions rerank;
-    eval::StReidOptions st;
+  /// Every option of the recipe: the engine's Settings, then each policy's Options.
+  struct Config : engine::Settings {
+    using ModelPolicy = M;
+    using LossPolicy = L;
+    using SamplerPolicy = S;
+    using DatasetPolicy = D;
     typename M::Options model;
     typename L::Options loss;
     typename S::Options sampler;
     typename D::Options dataset;
   };
 
-  /// The recipe's own defaults, over the policies' (e.g. flip-averaged, normalised test
-  /// features). A recipe that needs some derives from its Experiment and hides this.
+  static_assert((RecipeDefaults<Defaults, Config> && ...),
+                "a defaults policy needs defaults(Config&) or synthetic_profile(Config&): see "
+                "fgreid/defaults/concept.hpp");
+
+  /// The defaults of every run: Experiment's own, then each Defaults policy's, in order.
   static void defaults(Config& config) {
     // The metric that keeps best.pt: the dataset's, where it names one (the seed's -f).
     if constexpr (requires { D::select_by_map; })
       if (D::select_by_map) config.train.best_metric = engine::SelectionMetric::mAP;
+    (defaults::apply_defaults<Defaults>(config), ...);
   }
 
   /// Real-data defaults are the literature's; the synthetic stand-in is small, so without
-  /// --data-root these apply to every flag the user did not set (announced on stderr).
+  /// --data-root these apply to every flag the user did not set (announced on stderr):
+  /// Experiment's own profile, then each Defaults policy's.
   static void synthetic_profile(Config& config) {
     config.data.height = 128;
     config.data.width = 64;
@@ -95,19 +116,12 @@ struct Experiment {
     // recipe_market_image's profile: rank-1 0.205 with the seed's pipeline, 0.655 with this.
     config.data.augment.order.augment = {data::Step::flip};
     config.data.augment.resize.interpolation = data::Interpolation::bilinear;
+    (defaults::apply_synthetic_profile<Defaults>(config), ...);
   }
 
   /// Builds the command line over `config`'s fields.
   static void add_flags(cli::CommandLine& cli, Config& config) {
-    cli::add_flags(cli, "run", config.run);
-    cli::add_flags(cli, "weights", config.weights);
-    cli::add_flags(cli, "data", config.data);
-    data::add_flags(cli, config.data.augment);
-    cli::add_flags(cli, "training", config.train);
-    cli::add_flags(cli, "evaluation", config.eval);
-    cli::add_flags(cli, eval::kSuiteGroup, config.suite);
-    cli::add_flags(cli, eval::kRerankGroup, config.rerank);
-    cli::add_flags(cli, eval::kStReidGroup, config.st);
+    cli::add_flags(cli, "", static_cast<engine::Settings&>(config));
     detail::add_policy_flags<M>(cli, config.model);
     detail::add_policy_flags<L>(cli, config.loss);
     detail::add_policy_flags<S>(cli, config.sampler);
@@ -119,14 +133,7 @@ struct Experiment {
   static int run(std::string_view recipe, const Config& config, nlohmann::json flags) {
     engine::Job job{.recipe = std::string{recipe},
                     .model_name = std::string{M::name},
-                    .run = config.run,
-                    .weights = config.weights,
-                    .train = config.train,
-                    .data = config.data,
-                    .eval = config.eval,
-                    .suite = config.suite,
-                    .rerank = config.rerank,
-                    .st = config.st,
+                    .settings = config,
                     .flags = std::move(flags),
                     .data_root = config.run.data_root,
                     .splits = {}};
@@ -135,52 +142,30 @@ struct Experiment {
           D::name, [&](const std::filesystem::path& root) { D::synthesize(root, config.dataset); });
     job.splits = D::load(job.data_root, config.dataset);
     if (config.run.summary) {
-      const auto summary = D::modality == datasets::Modality::video
-                               ? datasets::summarize_video(job.splits)
-                               : datasets::summarize(job.splits);
-      std::puts(summary.dump().c_str());
+      detail::print_summary(job.splits, D::modality);
       return 0;
     }
     if (job.splits.train.empty()) throw DataError(job.data_root.string() + ": no training images");
     torch::manual_seed(static_cast<std::uint64_t>(config.run.seed));
+    return engine::execute(job, build(config, job.splits));
+  }
 
-    const auto classes = job.splits.num_train_ids();
+  /// The policies built for `splits`: the network, the loss, the sampler over the training
+  /// identities, and what the pictures can draw of them.
+  static engine::Parts build(const Config& config, const datasets::Splits& splits) {
+    const auto classes = splits.num_train_ids();
+    auto network = M::build(config.model, models::ModelContext{classes, config.data.height, config.data.width});
     engine::Parts parts;
-    parts.model = M::build(config.model, models::ModelContext{classes, config.data.height,
-                                                             config.data.width});
-    auto loss = std::make_shared<L>(config.loss,
-                                    losses::LossContext{classes, parts.model->feature_dim()});
-    parts.loss = [loss](const models::TrainOutput& output, const torch::Tensor& labels) {
-      return (*loss)(output, labels);
-    };
-    parts.loss_state_to = [loss](torch::Device device) {
-      losses::for_each_own_optimizer(*loss, [&](auto& part) { part.to(device); });
-    };
-    parts.loss_step = [loss] {
-      losses::for_each_own_optimizer(*loss, [](auto& part) { part.step(); });
-    };
-    parts.loss_centers = [loss] {
-      torch::Tensor centers;
-      losses::for_each_own_optimizer(*loss, [&](auto& part) {
-        if constexpr (requires { part.centers(); }) centers = part.centers();
-      });
-      return centers;
-    };
+    parts.loss = std::make_unique<detail::LossAdapter<L>>(
+        config.loss, losses::LossContext{classes, network->feature_dim()});
+    parts.pictures = detail::pictures_of(network, *parts.loss);
+    parts.model = std::move(network);
     std::vector<std::int64_t> labels;
-    for (const auto& entry : job.splits.train) labels.push_back(entry.pid);
-    auto sampler = std::make_shared<S>(std::span<const std::int64_t>(labels), config.sampler);
-    parts.batches_per_epoch = sampler->batches_per_epoch();
-    parts.epoch_batches = [sampler](std::uint64_t seed) -> data::BatchSource {
-      sampler->reset(seed);
-      return [sampler] { return sampler->next(); };
-    };
-    if constexpr (D::modality == datasets::Modality::video) {
-      static_assert(requires(S& s) { s.clip_chooser(); s.test_clip_plan(); },
-                    "a video dataset needs a sampler that draws clips (samplers::VideoPK)");
-      parts.train_frames = sampler->clip_chooser();
-      job.test_clips = sampler->test_clip_plan();
-    }
-    return engine::execute(job, std::move(parts));
+    labels.reserve(splits.train.size());
+    for (const auto& entry : splits.train) labels.push_back(entry.pid);
+    parts.sampler = std::make_unique<detail::SamplerAdapter<S>>(std::span<const std::int64_t>(labels),
+                                                                config.sampler);
+    return parts;
   }
 };
 

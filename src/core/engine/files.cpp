@@ -25,3 +25,13 @@ void write_file_atomically(const std::filesystem::path& path, std::string_view c
 }
 
 }  // namespace fgreid
+
+namespace fgreid {
+
+JsonLog::JsonLog(const std::filesystem::path& path) : out_(path, std::ios::app) {
+  if (!out_) throw DataError(fmt::format("{}: cannot open the log for writing", path.string()));
+}
+
+void JsonLog::write(const nlohmann::json& record) { out_ << record.dump() << '\n' << std::flush; }
+
+}  // namespace fgreid

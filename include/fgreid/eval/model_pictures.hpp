@@ -7,7 +7,8 @@
 // Both are written as PNGs through a temporary file and a rename.
 #include <fgreid/data/loader.hpp>
 #include <fgreid/datasets/splits.hpp>
-#include <fgreid/models/fgreid.hpp>
+#include <fgreid/modality.hpp>
+#include <fgreid/models/concept.hpp>
 
 #include <torch/torch.h>
 
@@ -20,7 +21,7 @@
 #include <utility>
 #include <vector>
 
-namespace fgreid::engine {
+namespace fgreid::eval {
 
 // --- attention overlays -----------------------------------------------------------------------
 
@@ -71,30 +72,66 @@ struct OverlayGrid {
                                        std::size_t rows, std::size_t columns,
                                        const OverlayStyle& style = {});
 
+/// A network's attention map as the overlays show it: `map` of inputs on the device, what the
+/// network takes, and the name of the values for the captions. Empty (false) for a network
+/// without an attention map.
+struct AttentionView {
+  AttentionFunction map;
+  Modality modality = Modality::image;
+  std::string values_name = "map";
+  explicit operator bool() const { return static_cast<bool>(map); }
+};
+
+/// The view of an AttentionNetwork (models/concept.hpp), which must outlive it. Each call runs
+/// in eval mode without gradients and restores the network's training mode. It shows
+/// attention_before_sigmoid() when `values` asks for it and the network has it
+/// (ScoredAttentionNetwork), else attention_map().
+template <models::AttentionNetwork Net>
+[[nodiscard]] AttentionView attention_view(Net& network,
+                                           AttentionValues values = AttentionValues::pre_sigmoid) {
+  const bool scores = values == AttentionValues::pre_sigmoid;
+  AttentionView view{.map = {}, .modality = network.modality(), .values_name = "sigmoid"};
+  if constexpr (models::ScoredAttentionNetwork<Net>)
+    if (scores) view.values_name = "before sigmoid";
+  view.map = [&network, scores](const torch::Tensor& inputs) {
+    torch::NoGradGuard no_grad;
+    const bool training = network.is_training();
+    network.eval();
+    struct Restore {
+      Net& network;
+      bool training;
+      ~Restore() { network.train(training); }
+    } restore{network, training};
+    if constexpr (models::ScoredAttentionNetwork<Net>)
+      if (scores) return network.attention_before_sigmoid(inputs);
+    return network.attention_map(inputs);
+  };
+  return view;
+}
+
 /// Draws the attention of entries[indices[i]] over their first image (image models) or first
-/// `style.clip_frames` frames (video models, `input == InputKind::video`; a shorter tracklet
-/// repeats its last frame) and writes the grid to `png`. Each image is loaded as the loader
-/// does (OpenCV, resized to transform.height x transform.width, no flip), normalised and given
-/// to `attention`; its map is upsampled bilinearly (align_corners, as the seed's
-/// F.upsample_bilinear), scaled to [0, 1] by its own min and max (the raw range is printed under
-/// the tile), coloured with viridis (index floor(256 v), as matplotlib) and blended over the
-/// image: alpha * viridis + (1 - alpha) * image. Throws std::invalid_argument on no indices or
-/// an index out of range, DataError for an unreadable image or an unwritable PNG.
-void write_attention_overlays(const AttentionFunction& attention, models::InputKind input,
-                              std::span<const datasets::Entry> entries,
+/// `style.clip_frames` frames (video models; a shorter tracklet repeats its last frame) and
+/// writes the grid to `png`. Each image is loaded as the loader does (OpenCV, resized to
+/// transform.height x transform.width, no flip), normalised and given to `view.map`; its map
+/// is upsampled bilinearly (align_corners, as the seed's F.upsample_bilinear), scaled to [0, 1]
+/// by its own min and max (the raw range is printed under the tile), coloured with viridis
+/// (index floor(256 v), as matplotlib) and blended over the image: alpha * viridis + (1 - alpha)
+/// * image. Throws std::invalid_argument on an empty view, no indices or an index out of range,
+/// DataError for an unreadable image or an unwritable PNG.
+void write_attention_overlays(const AttentionView& view, std::span<const datasets::Entry> entries,
                               std::span<const std::size_t> indices,
                               const data::ImageTransform& transform, const torch::Device& device,
                               const std::filesystem::path& png, const OverlayStyle& style = {});
 
-/// The same for an FGReID network, in eval mode without gradients (its training mode is
-/// restored afterwards), showing style.values: attention_before_sigmoid() or
-/// attention_map(), both with the network's eval_attention_min.
-void write_attention_overlays(models::FGReIDNetImpl& model,
-                              std::span<const datasets::Entry> entries,
+/// The same for an AttentionNetwork, showing style.values.
+template <models::AttentionNetwork Net>
+void write_attention_overlays(Net& network, std::span<const datasets::Entry> entries,
                               std::span<const std::size_t> indices,
                               const data::ImageTransform& transform, const torch::Device& device,
-                              const std::filesystem::path& png, const OverlayStyle& style = {});
-
+                              const std::filesystem::path& png, const OverlayStyle& style = {}) {
+  write_attention_overlays(attention_view(network, style.values), entries, indices, transform,
+                           device, png, style);
+}
 
 // --- embedding plot ---------------------------------------------------------------------------
 
@@ -159,4 +196,4 @@ void write_embedding_plot(const torch::Tensor& centers, const torch::Tensor& cla
                           const torch::Tensor& features, const torch::Tensor& feature_labels,
                           const std::filesystem::path& png, const EmbeddingPlotStyle& style = {});
 
-}  // namespace fgreid::engine
+}  // namespace fgreid::eval

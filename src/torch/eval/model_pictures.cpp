@@ -1,6 +1,6 @@
 #include <fgreid/engine/files.hpp>
 #include <fgreid/detail/canvas.hpp>
-#include <fgreid/engine/pictures.hpp>
+#include <fgreid/eval/model_pictures.hpp>
 #include <fgreid/error.hpp>
 
 #include <fmt/format.h>
@@ -14,7 +14,7 @@
 #include <set>
 #include <stdexcept>
 
-namespace fgreid::engine {
+namespace fgreid::eval {
 
 namespace {
 
@@ -116,7 +116,7 @@ OverlayGrid overlay_grid(std::int64_t image_height, std::int64_t image_width, st
 namespace {
 
 /// write_attention_overlays with the name of the values shown in the captions.
-void draw_overlays(const AttentionFunction& attention, models::InputKind input,
+void draw_overlays(const AttentionFunction& attention, Modality input,
                    std::span<const datasets::Entry> entries, std::span<const std::size_t> indices,
                    const data::ImageTransform& transform, const torch::Device& device,
                    const std::filesystem::path& png, const OverlayStyle& style,
@@ -126,7 +126,7 @@ void draw_overlays(const AttentionFunction& attention, models::InputKind input,
     if (index >= entries.size())
       throw std::invalid_argument(fmt::format(
           "write_attention_overlays: entry {} out of range ({} entries)", index, entries.size()));
-  const bool video = input == models::InputKind::video;
+  const bool video = input == Modality::video;
   if (video && style.clip_frames < 1)
     throw std::invalid_argument("write_attention_overlays: clip_frames must be >= 1 for video");
   const std::size_t frames = video ? static_cast<std::size_t>(style.clip_frames) : 1;
@@ -205,32 +205,13 @@ void draw_overlays(const AttentionFunction& attention, models::InputKind input,
 
 }  // namespace
 
-void write_attention_overlays(const AttentionFunction& attention, models::InputKind input,
-                              std::span<const datasets::Entry> entries,
+void write_attention_overlays(const AttentionView& view, std::span<const datasets::Entry> entries,
                               std::span<const std::size_t> indices,
                               const data::ImageTransform& transform, const torch::Device& device,
                               const std::filesystem::path& png, const OverlayStyle& style) {
-  draw_overlays(attention, input, entries, indices, transform, device, png, style, "map");
-}
-
-void write_attention_overlays(models::FGReIDNetImpl& model, std::span<const datasets::Entry> entries,
-                              std::span<const std::size_t> indices,
-                              const data::ImageTransform& transform, const torch::Device& device,
-                              const std::filesystem::path& png, const OverlayStyle& style) {
-  const bool was_training = model.is_training();
-  model.eval();
-  struct Restore {
-    models::FGReIDNetImpl& model;
-    bool training;
-    ~Restore() { model.train(training); }
-  } restore{model, was_training};
-  const bool before_sigmoid = style.values == AttentionValues::pre_sigmoid;
-  draw_overlays(
-      [&model, before_sigmoid](const torch::Tensor& x) {
-        return before_sigmoid ? model.attention_before_sigmoid(x) : model.attention_map(x);
-      },
-      model.input_kind(), entries, indices, transform, device, png, style,
-      before_sigmoid ? "before sigmoid" : "sigmoid");
+  if (!view) throw std::invalid_argument("write_attention_overlays: no attention map to draw");
+  draw_overlays(view.map, view.modality, entries, indices, transform, device, png, style,
+                view.values_name);
 }
 
 // --- embedding plot -----------------------------------------------------------------------------
@@ -511,4 +492,4 @@ void write_embedding_plot(const torch::Tensor& centers, const torch::Tensor& cla
   write_png(png, canvas);
 }
 
-}  // namespace fgreid::engine
+}  // namespace fgreid::eval

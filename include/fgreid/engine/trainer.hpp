@@ -1,0 +1,68 @@
+#pragma once
+// The training loop: epochs of steps (the forward under autocast, the loss, the scaled
+// backward, the model's optimiser and the loss's own), the progress line and log.jsonl,
+// Ctrl-C, and the evaluations on the schedule, each followed by last.pt and best.pt.
+#include <fgreid/engine/files.hpp>
+#include <fgreid/engine/optim.hpp>
+#include <fgreid/engine/parts.hpp>
+#include <fgreid/engine/progress.hpp>
+#include <fgreid/engine/run.hpp>
+#include <fgreid/engine/run_state.hpp>
+#include <fgreid/eval/evaluator.hpp>
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <variant>
+
+namespace fgreid::engine {
+
+class Trainer {
+ public:
+  /// Builds the optimiser and the scaler; with --resume, restores the run from its checkpoint
+  /// (and takes its folder as the output unless --output is given). Then opens the run folder.
+  Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator, torch::Device device);
+  ~Trainer();
+
+  [[nodiscard]] const std::filesystem::path& output() const { return output_; }
+
+  /// Trains from where the run stands to the last epoch. Returns the last evaluation (with
+  /// its train_seconds), or the exit code of a run stopped by a signal (last.pt written).
+  std::variant<eval::Evaluation, int> run();
+
+ private:
+  /// One epoch from the run's step; the exit code when a signal stopped it.
+  std::optional<int> train_epoch(int epoch);
+  /// Forward, loss, backward and the optimisers' steps on one batch.
+  losses::LossResult step(torch::Tensor images, const torch::Tensor& labels);
+  /// The progress line and log record of the current window of steps.
+  void report(const losses::LossResult& result, int epoch, double lr, double wait_seconds);
+  /// last.pt and the exit code after a signal.
+  int stop(int signal);
+  /// Evaluates after `epoch`, logs, saves last.pt and (when the metric improved) best.pt.
+  eval::Evaluation evaluate_after(int epoch);
+
+  const Job& job_;
+  Parts& parts_;
+  const eval::Evaluator& evaluator_;
+  torch::Device device_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  GradScaler scaler_;
+  RunState state_;
+  std::filesystem::path output_;
+  /// What the gradient scaler unscales: the model's parameters and the loss's own.
+  std::vector<torch::Tensor> scaled_parameters_;
+  std::int64_t batches_ = 1;  ///< per epoch
+
+  // Progress of the current run (not of the resumed one): images/s and ETA windows.
+  std::unique_ptr<JsonLog> log_;
+  std::unique_ptr<Progress> display_;
+  std::chrono::steady_clock::time_point run_start_, window_start_;
+  std::int64_t first_iteration_ = 0, window_images_ = 0;
+  double window_wait_ = 0;
+  long interrupt_after_ = 0;  ///< tests: raise SIGINT after this iteration (0: never)
+};
+
+}  // namespace fgreid::engine

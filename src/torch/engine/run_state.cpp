@@ -1,0 +1,79 @@
+#include <fgreid/engine/checkpoint.hpp>
+#include <fgreid/engine/run_state.hpp>
+#include <fgreid/error.hpp>
+
+#include <fmt/format.h>
+
+#include <mutex>
+
+namespace fgreid::engine {
+
+nlohmann::json TrainingProgress::to_json() const {
+  return {{"epoch", epoch}, {"step", step}, {"iteration", iteration}, {"best", best}};
+}
+
+TrainingProgress TrainingProgress::from_json(const nlohmann::json& json) {
+  return {json.at("epoch").get<int>(), json.at("step").get<std::int64_t>(),
+          json.at("iteration").get<std::int64_t>(), json.at("best").get<double>()};
+}
+
+NamedTensors generator_states() {
+  auto generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  return {{"rng.cpu", generator.get_state()}};
+}
+
+void restore_generators(const NamedTensors& states) {
+  for (const auto& [name, state] : states)
+    if (name == "rng.cpu") {
+      auto generator = at::detail::getDefaultCPUGenerator();
+      std::lock_guard<std::mutex> lock(generator.mutex());
+      generator.set_state(state);
+    }
+}
+
+RunState::RunState(models::ReidModuleImpl& model, const std::string& model_name,
+                   torch::optim::Optimizer& optimizer, GradScaler& scaler, TrainingLoss& loss,
+                   nlohmann::json meta)
+    : meta(std::move(meta)),
+      model_(model),
+      model_name_(model_name),
+      optimizer_(optimizer),
+      scaler_(scaler),
+      loss_(loss) {}
+
+NamedTensors RunState::kept_tensors() const {
+  auto state = loss_.state();
+  for (const auto& entry : scaler_.state()) state.push_back(entry);
+  return state;
+}
+
+void RunState::save(const std::filesystem::path& path) const {
+  auto meta_now = meta;
+  meta_now["progress"] = progress.to_json();
+  auto state = kept_tensors();
+  for (const auto& entry : generator_states()) state.push_back(entry);
+  save_checkpoint(path, model_, meta_now, state, &optimizer_);
+}
+
+void RunState::resume(const std::filesystem::path& file, const std::string& recipe) {
+  auto state = kept_tensors();
+  auto generators = generator_states();
+  for (auto& [name, tensor] : generators) tensor = tensor.clone();
+  for (const auto& entry : generators) state.push_back(entry);
+  const auto stored = load_checkpoint(file, model_, model_name_, state, &optimizer_);
+  if (stored.value("recipe", "") != recipe)
+    throw DataError(fmt::format("{}: a checkpoint of recipe '{}', not '{}'", file.string(),
+                                stored.value("recipe", "?"), recipe));
+  if (!stored.contains("progress"))
+    throw DataError(fmt::format("{}: holds no training progress (not written by a training run)",
+                                file.string()));
+  progress = TrainingProgress::from_json(stored["progress"]);
+  restore_generators(generators);
+}
+
+std::filesystem::path resume_file(const std::filesystem::path& resume) {
+  return std::filesystem::is_directory(resume) ? resume / "last.pt" : resume;
+}
+
+}  // namespace fgreid::engine

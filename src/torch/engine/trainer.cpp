@@ -1,0 +1,198 @@
+#include <fgreid/engine/curves.hpp>
+#include <fgreid/engine/interrupt.hpp>
+#include <fgreid/engine/trainer.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <csignal>
+
+namespace fgreid::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+bool evaluates_at(const TrainOptions& train, int epoch) {
+  if (epoch == train.max_epoch - 1) return true;
+  return epoch >= train.eval_start && (epoch - train.eval_start) % std::max(1, train.eval_every) == 0;
+}
+
+const char* metric_key(SelectionMetric metric) {
+  return metric == SelectionMetric::mAP ? "mAP" : "rank1";
+}
+
+std::int64_t batches_per_epoch(const TrainingSampler& sampler, const TrainOptions& train) {
+  auto batches = std::max<std::int64_t>(1, sampler.batches_per_epoch());
+  if (train.epoch_iterations > 0) batches = std::min(batches, train.epoch_iterations);
+  return batches;
+}
+
+}  // namespace
+
+Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator, torch::Device device)
+    : job_(job),
+      parts_(parts),
+      evaluator_(evaluator),
+      device_(device),
+      optimizer_(make_optimizer(*parts.model, job.settings.train)),
+      scaler_(job.settings.run.amp == AmpMode::fp16, device),
+      state_(*parts.model, job.model_name, *optimizer_, scaler_, *parts.loss, run_meta(job)),
+      output_(default_output(job)),
+      scaled_parameters_(parts.model->parameters()),
+      batches_(batches_per_epoch(*parts.sampler, job.settings.train)) {
+  for (auto& own : parts.loss->own_parameters()) scaled_parameters_.push_back(own);
+  if (const auto& resume = job.settings.run.resume; !resume.empty()) {
+    // Everything is read and checked before anything is written: a wrong file leaves the run
+    // folder as it was.
+    const auto file = resume_file(resume);
+    state_.resume(file, job.recipe);
+    if (job.settings.run.output.empty()) output_ = file.parent_path().empty() ? "." : file.parent_path();
+    fmt::print(stderr, "[fgreid] resuming {} at epoch {} iteration {}\n", file.string(),
+               state_.progress.epoch + 1, state_.progress.step);
+  }
+  open_run_folder(job, output_, state_.meta, device);
+}
+
+Trainer::~Trainer() = default;
+
+std::variant<eval::Evaluation, int> Trainer::run() {
+  log_ = std::make_unique<JsonLog>(output_ / "log.jsonl");
+  display_ = std::make_unique<Progress>(stderr_is_terminal(), job_.settings.train.print_every);
+  InterruptGuard interrupts;
+  run_start_ = Clock::now();
+  first_iteration_ = state_.progress.iteration;
+  interrupt_after_ = interrupt_after_iteration();
+  eval::Evaluation last;
+  for (int epoch = state_.progress.epoch; epoch < job_.settings.train.max_epoch; ++epoch) {
+    if (const auto stopped = train_epoch(epoch)) return *stopped;
+    if (evaluates_at(job_.settings.train, epoch)) last = evaluate_after(epoch);
+  }
+  last.metrics["train_seconds"] = seconds_since(run_start_);
+  return last;
+}
+
+std::optional<int> Trainer::train_epoch(int epoch) {
+  const auto& settings = job_.settings;
+  const double lr = settings.train.lr * lr_factor(settings.train, epoch);
+  set_learning_rate(*optimizer_, lr);
+  parts_.model->train();
+  const auto seed = static_cast<std::uint64_t>(settings.run.seed) * 1000003u + static_cast<std::uint64_t>(epoch);
+  const std::int64_t skip = epoch == state_.progress.epoch ? state_.progress.step : 0;
+  parts_.sampler->reset(seed);
+  auto source = [sampler = parts_.sampler.get(), left = batches_]() mutable {
+    return left-- > 0 ? sampler->next() : std::nullopt;
+  };
+  for (std::int64_t i = 0; i < skip; ++i) source();
+  data::BatchLoader loader(job_.splits.train, std::move(source), settings.data.pipeline(/*train=*/true),
+                           data::LoaderOptions{settings.data.workers, settings.data.prefetch,
+                                               device_.is_cuda(), seed, parts_.sampler->train_frames(),
+                                               static_cast<std::uint64_t>(skip)});
+  state_.progress.epoch = epoch;
+  state_.progress.step = skip;
+  window_start_ = Clock::now();
+  window_images_ = 0;
+  window_wait_ = loader.wait_seconds();
+  while (auto batch = loader.next()) {
+    const auto result = step(batch->images.to(device_, /*non_blocking=*/true),
+                             batch->pids.to(device_, /*non_blocking=*/true));
+    ++state_.progress.iteration;
+    ++state_.progress.step;
+    window_images_ += batch->images.size(0);
+    if (display_->due(state_.progress.step, batches_)) report(result, epoch, lr, loader.wait_seconds());
+    if (interrupt_after_ > 0 && state_.progress.iteration == interrupt_after_) std::raise(SIGINT);
+    if (const int signal = InterruptGuard::requested(); signal != 0) return stop(signal);
+  }
+  return std::nullopt;
+}
+
+losses::LossResult Trainer::step(torch::Tensor images, const torch::Tensor& labels) {
+  if (job_.settings.run.channels_last && images.dim() == 4)
+    images = images.contiguous(at::MemoryFormat::ChannelsLast);
+  losses::LossResult result;
+  {
+    AutocastScope autocast(device_, job_.settings.run.amp);
+    result = (*parts_.loss)(parts_.model->forward_train(images), labels);
+  }
+  optimizer_->zero_grad();
+  scaler_.scale(result.total).backward();
+  if (scaler_.unscale(scaled_parameters_)) {
+    optimizer_->step();
+    parts_.loss->step();
+  } else {
+    for (auto& parameter : scaled_parameters_) parameter.mutable_grad() = torch::Tensor();
+  }
+  scaler_.update();
+  return result;
+}
+
+void Trainer::report(const losses::LossResult& result, int epoch, double lr, double wait_seconds) {
+  const auto& progress = state_.progress;
+  const double elapsed = std::max(seconds_since(window_start_), 1e-9);
+  const double per_iteration =
+      seconds_since(run_start_) / static_cast<double>(progress.iteration - first_iteration_);
+  const auto total_iterations = batches_ * job_.settings.train.max_epoch;
+  ProgressState shown{.epoch = epoch + 1,
+                      .epochs = job_.settings.train.max_epoch,
+                      .step = progress.step,
+                      .steps = batches_,
+                      .loss = result.total.item<double>(),
+                      .terms = {},
+                      .lr = lr,
+                      .images_per_s = static_cast<double>(window_images_) / elapsed,
+                      .data_wait = (wait_seconds - window_wait_) / elapsed,
+                      .eta_seconds = per_iteration * static_cast<double>(total_iterations - progress.iteration)};
+  nlohmann::json record{{"epoch", epoch + 1},          {"iteration", progress.step},
+                        {"iterations", batches_},      {"global_iteration", progress.iteration},
+                        {"loss", shown.loss},          {"lr", lr},
+                        {"images_per_s", shown.images_per_s}, {"data_wait", shown.data_wait}};
+  for (const auto& [name, value] : result.terms) {
+    shown.terms.emplace_back(name, value.item<double>());
+    record[name] = shown.terms.back().second;
+  }
+  display_->show(shown);
+  log_->write(record);
+  window_start_ = Clock::now();
+  window_images_ = 0;
+  window_wait_ = wait_seconds;
+}
+
+int Trainer::stop(int signal) {
+  display_->interrupt_line();
+  state_.save(output_ / "last.pt");
+  fmt::print(stderr,
+             "[fgreid] stopped by signal {} after epoch {} iteration {}/{}; {} written. "
+             "Resume with: recipe_{} --resume {} (and the same flags)\n",
+             signal, state_.progress.epoch + 1, state_.progress.step, batches_,
+             (output_ / "last.pt").string(), job_.recipe, output_.string());
+  return InterruptGuard::exit_code(signal);
+}
+
+eval::Evaluation Trainer::evaluate_after(int epoch) {
+  display_->interrupt_line();
+  auto evaluation = evaluator_(*parts_.model, device_, output_, fmt::format("epoch_{:03d}", epoch + 1));
+  auto& metrics = evaluation.metrics;
+  metrics["epoch"] = epoch + 1;
+  fmt::print(stderr, "[fgreid] evaluation after epoch {}: rank-1 {:.4f} mAP {:.4f} ({:.1f} s)\n",
+             epoch + 1, metrics["rank1"].get<double>(), metrics["mAP"].get<double>(),
+             metrics["eval_seconds"].get<double>());
+  log_->write({{"evaluation", metrics}});
+  if (job_.settings.train.plot) write_training_curves(output_ / "log.jsonl", output_ / "curves.png");
+  state_.meta["epoch"] = epoch + 1;
+  state_.meta["metrics"] = metrics;
+  const double score = metrics[metric_key(job_.settings.train.best_metric)].get<double>();
+  const bool best = score > state_.progress.best;
+  if (best) state_.progress.best = score;
+  // The epoch is complete: a resume starts the next one.
+  state_.progress.epoch = epoch + 1;
+  state_.progress.step = 0;
+  state_.save(output_ / "last.pt");
+  if (best) state_.save(output_ / "best.pt");
+  return evaluation;
+}
+
+}  // namespace fgreid::engine
