@@ -1,4 +1,4 @@
-#include <fgreid/engine/flags.hpp>
+#include <fgreid/cli/flags.hpp>
 
 #include <doctest/doctest.h>
 
@@ -30,6 +30,21 @@ struct Clash {
   FGREID_REFLECT(Clash, batch_p);
 };
 
+/// A group of its own heading, nested below.
+struct Held {
+  static constexpr std::string_view flag_group = "held out";
+  double validation = 0.0;
+  std::int64_t validation_seed = 1;
+  FGREID_REFLECT(Held, validation, validation_seed);
+};
+
+struct Nested {
+  int split_index = 0;
+  OtherKnobs sampler;  // no heading of its own: its flags join the parent's group
+  Held held_out;
+  FGREID_REFLECT(Nested, split_index, sampler, held_out);
+};
+
 int parse(fgreid::cli::CommandLine& cli, std::vector<std::string> args) {
   std::vector<const char*> argv{"prog"};
   for (auto& a : args) argv.push_back(a.c_str());
@@ -42,6 +57,25 @@ template <>
 struct fgreid::EnumNames<Colour> {
   static constexpr std::array<std::string_view, 2> values{"red", "green"};
 };
+
+TEST_CASE("a nested Options group flattens into flags of its own fields") {
+  Nested nested;
+  fgreid::cli::CommandLine cli("prog", "");
+  fgreid::cli::add_flags(cli, "dataset", nested);
+  REQUIRE(cli.flags().size() == 4);
+  CHECK(cli.flags()[0].name == "split-index");
+  CHECK(cli.flags()[1].name == "batch-p");
+  CHECK(cli.flags()[1].group == "dataset");
+  CHECK(cli.flags()[2].name == "validation");
+  CHECK(cli.flags()[2].group == "held out");
+  CHECK(cli.flags()[3].name == "validation-seed");
+  CHECK(cli.flags()[3].default_text == "1");
+  parse(cli, {"--validation", "0.25", "--validation-seed", "4", "--batch-p", "8"});
+  CHECK(nested.held_out.validation == 0.25);
+  CHECK(nested.held_out.validation_seed == 4);
+  CHECK(nested.sampler.batch_p == 8);
+  CHECK(nested.split_index == 0);
+}
 
 TEST_CASE("every reflected field becomes a typed flag") {
   Knobs knobs;

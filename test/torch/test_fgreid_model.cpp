@@ -234,7 +234,7 @@ ModelRun export_and_run(const TempDir& dir, const std::string& kind, const torch
   run.eval_features = model->forward(x);
   md::FGReIDNetImpl batch_min(md::ResNet<50, 1>::build({}), md::ResNet<50, 1>::build({}), 7,
                               md::FGReIDOptions{.eval_attention_min = md::AttentionMin::batch},
-                              Policy::input);
+                              Policy::modality);
   batch_min.eval();
   md::load_state_dict(batch_min, md::state_dict_of(*model), {}, "in memory");
   run.eval_features_batch_min = batch_min.forward(x);
@@ -313,7 +313,7 @@ TEST_CASE("a per-sample attention minimum makes a sample's feature independent o
   auto network = [&](md::AttentionMin minimum) {
     auto net = std::make_shared<md::FGReIDNetImpl>(
         md::ResNet<50, 1>::build({}), md::ResNet<50, 1>::build({}), 3,
-        md::FGReIDOptions{.eval_attention_min = minimum}, md::InputKind::image);
+        md::FGReIDOptions{.eval_attention_min = minimum}, fgreid::Modality::image);
     md::load_state_dict(*net, md::state_dict_of(*model), {}, "in memory");
     net->eval();
     return net;

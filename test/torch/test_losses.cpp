@@ -1,5 +1,5 @@
 #include <fgreid/losses/cross_entropy.hpp>
-#include <fgreid/losses/sum.hpp>
+#include <fgreid/losses/losses.hpp>
 #include <fgreid/losses/triplet.hpp>
 
 #include <doctest/doctest.h>

@@ -1,7 +1,7 @@
 // The model pictures: attention overlays checked pixel by pixel against a blend computed here
 // by hand (bilinear with align_corners, min-max scaling, matplotlib's viridis lookup, alpha
 // 0.7), and the embedding plot's PCA checked against numpy in the project's Python.
-#include <fgreid/engine/pictures.hpp>
+#include <fgreid/eval/model_pictures.hpp>
 #include <fgreid/models/fgreid.hpp>
 #include <fgreid/models/resnet.hpp>
 
@@ -21,7 +21,7 @@
 namespace {
 
 namespace fs = std::filesystem;
-namespace en = fgreid::engine;
+namespace en = fgreid::eval;
 namespace md = fgreid::models;
 using fgreid::test::TempDir;
 
@@ -81,7 +81,7 @@ void shrink_conv1(md::FGReIDNetImpl& model) {
   const bool training = model.is_training();
   model.eval();
   torch::manual_seed(9);
-  const auto noise = model.input_kind() == md::InputKind::video ? torch::randn({2, 2, 3, 64, 32})
+  const auto noise = model.modality() == fgreid::Modality::video ? torch::randn({2, 2, 3, 64, 32})
                                                                 : torch::randn({2, 3, 64, 32});
   const double top = model.attention_before_sigmoid(noise).max().item<double>();
   model.named_parameters()["conv1.weight"].mul_(3.0 / top);
@@ -250,8 +250,9 @@ TEST_CASE("attention overlays of a video model draw one row per tracklet, one ce
                                                  torch::kCPU, png, style),
                     std::invalid_argument);
     // A function returning a map of the wrong shape is named in the error.
-    CHECK_THROWS_AS(en::write_attention_overlays([](const torch::Tensor& x) { return torch::rand({x.size(0), 4, 4}); },
-                                                 md::InputKind::image, entries, chosen, {.height = H, .width = W},
+    const en::AttentionView wrong_shape{.map = [](const torch::Tensor& x) { return torch::rand({x.size(0), 4, 4}); },
+                                        .modality = fgreid::Modality::image};
+    CHECK_THROWS_AS(en::write_attention_overlays(wrong_shape, entries, chosen, {.height = H, .width = W},
                                                  torch::kCPU, png),
                     std::invalid_argument);
   }

@@ -1,5 +1,5 @@
 // The market_image recipe as a user runs it: flags, errors, a tiny end-to-end run.
-#include <fgreid/engine/flags.hpp>
+#include <fgreid/cli/flags.hpp>
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>

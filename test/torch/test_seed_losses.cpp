@@ -1,7 +1,7 @@
 // The FGReID seed's loss terms, each checked (value and gradient) against a PyTorch reference
 // that this file writes from the terms' description (seed-facts §2), in float64 on random
 // P x K batches. One Python process computes every reference; the tests share its file.
-#include <fgreid/engine/command_line.hpp>
+#include <fgreid/cli/command_line.hpp>
 #include <fgreid/experiment.hpp>
 #include <fgreid/losses/fgreid_objective.hpp>
 

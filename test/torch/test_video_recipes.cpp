@@ -1,7 +1,7 @@
 // The video recipes of MARS, iLIDS-VID, PRID-2011 and DukeMTMC-VideoReID: each runs on its
 // synthetic default to a metrics line and shows its tracklet summary; and test-time features
 // are the mean over every clip of a tracklet (worked out by hand on frames of known grey).
-#include <fgreid/engine/video_features.hpp>
+#include <fgreid/eval/features.hpp>
 #include <fgreid/samplers/video_pk.hpp>
 
 #include <doctest/doctest.h>
@@ -80,10 +80,10 @@ TEST_CASE("a tracklet's test feature is the mean of its clips' features, in orde
   REQUIRE(cv::imwrite((dir / "b.png").string(), cv::Mat(8, 4, CV_8UC3, cv::Scalar::all(200))));
   tracklets[1].images.push_back(dir / "b.png");
 
-  const fgreid::engine::ClipPlan plan = [](const fgreid::datasets::Entry& entry) {
+  const fgreid::samplers::ClipPlan plan = [](const fgreid::datasets::Entry& entry) {
     return fgreid::samplers::test_clips(entry.images.size(), 2, 41);
   };
-  const auto expanded = fgreid::engine::expand_clips(tracklets, plan);
+  const auto expanded = fgreid::eval::expand_clips(tracklets, plan);
   REQUIRE(expanded.clips.size() == 4);  // [0 1] [2 3] [4 4] and [0 0]
   CHECK(expanded.tracklet == std::vector<std::int64_t>{0, 0, 0, 1});
   CHECK(expanded.clips[2].images == std::vector<fs::path>{dir / "a4.png", dir / "a4.png"});
@@ -94,7 +94,7 @@ TEST_CASE("a tracklet's test feature is the mean of its clips' features, in orde
   data.workers = 1;
   data.test_batch = 3;  // a batch boundary inside tracklet 0's clips
   MeanModel model;
-  const auto features = fgreid::engine::extract_video_features(model, tracklets, plan, data, {},
+  const auto features = fgreid::eval::extract_features(model, tracklets, plan, data, {},
                                                                torch::Device(torch::kCPU));
   // the normalised value of grey g: mean over channels of (g / 255 − mean_c) / std_c
   const auto normalised = [](double grey) {
@@ -113,7 +113,7 @@ TEST_CASE("a tracklet's test feature is the mean of its clips' features, in orde
   fgreid::engine::EvalOptions eval;
   eval.flip_test = true;
   eval.normalize_features = true;
-  const auto flipped = fgreid::engine::extract_video_features(model, tracklets, plan, data, eval,
+  const auto flipped = fgreid::eval::extract_features(model, tracklets, plan, data, eval,
                                                               torch::Device(torch::kCPU));
   const double x = 2 * clip_means / 3, y = 2.0;  // flip adds the same feature again, then L2
   CHECK(flipped[0][0].item<double>() == doctest::Approx(x / std::sqrt(x * x + y * y)).epsilon(1e-5));

@@ -1,0 +1,14 @@
+// Must not compile: MARS holds tracklets, FGReIDImage<> takes single images. The build of this
+// file is a test (test/CMakeLists.txt) that passes when the compiler prints Experiment's message.
+#include <fgreid/datasets/mars.hpp>
+#include <fgreid/defaults/seed.hpp>
+#include <fgreid/experiment.hpp>
+#include <fgreid/losses/fgreid_objective.hpp>
+#include <fgreid/models/fgreid.hpp>
+#include <fgreid/samplers/video_pk.hpp>
+
+namespace fgreid::recipes::wrong_modality {
+using Recipe = Experiment<models::FGReIDImage<>, losses::FGReIDObjective, samplers::VideoPK<8, 4, 4>,
+                          datasets::MARS, defaults::SeedVideo>;
+static_assert(ReidExperiment<Recipe>);
+}  // namespace fgreid::recipes::wrong_modality
