@@ -1,6 +1,7 @@
 #include <fgreid/eval/features.hpp>
 
 #include <numeric>
+#include <optional>
 
 namespace fgreid::eval {
 
@@ -83,18 +84,19 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
                            data::sequential_batches(static_cast<std::int64_t>(inputs.size()),
                                                     data.test_batch),
                            data.pipeline(/*train=*/false), std::move(options));
-  ClipAverage average(expanded.tracklet, static_cast<std::int64_t>(entries.size()), model.feature_dim());
+  std::optional<ClipAverage> average;
+  if (video) average.emplace(expanded.tracklet, static_cast<std::int64_t>(entries.size()), model.feature_dim());
   std::vector<torch::Tensor> rows;
   while (auto batch = loader.next()) {
     const auto features = batch_features(model, batch->images.to(device, /*non_blocking=*/true), eval);
-    if (video) {
-      average.add(batch->indices, features);
+    if (average) {
+      average->add(batch->indices, features);
     } else {
       // Images: normalised per batch on the device, as the features come.
       rows.push_back((eval.normalize_features ? normalized(features) : features).to(torch::kCPU, torch::kFloat));
     }
   }
-  if (video) return eval.normalize_features ? normalized(average.mean()) : average.mean();
+  if (average) return eval.normalize_features ? normalized(average->mean()) : average->mean();
   if (rows.empty()) return torch::empty({0, model.feature_dim()});
   return torch::cat(rows);
 }
