@@ -25,11 +25,6 @@ struct TrainingProgress {
   [[nodiscard]] static TrainingProgress from_json(const nlohmann::json& json);
 };
 
-/// The random generators' states, kept in checkpoints so that a resumed run draws on (the
-/// CPU's only: CUDA kernels are not deterministic anyway, and a run may resume elsewhere).
-[[nodiscard]] NamedTensors generator_states();
-void restore_generators(const NamedTensors& states);
-
 class RunState {
  public:
   /// Binds the stateful parts of a run; `meta` (recipe, model, num_classes, flags) is written

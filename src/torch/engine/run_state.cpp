@@ -8,15 +8,10 @@
 
 namespace fgreid::engine {
 
-nlohmann::json TrainingProgress::to_json() const {
-  return {{"epoch", epoch}, {"step", step}, {"iteration", iteration}, {"best", best}};
-}
+namespace {
 
-TrainingProgress TrainingProgress::from_json(const nlohmann::json& json) {
-  return {json.at("epoch").get<int>(), json.at("step").get<std::int64_t>(),
-          json.at("iteration").get<std::int64_t>(), json.at("best").get<double>()};
-}
-
+/// The random generators' states, kept in checkpoints so that a resumed run draws on (the
+/// CPU's only: CUDA kernels are not deterministic anyway, and a run may resume elsewhere).
 NamedTensors generator_states() {
   auto generator = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(generator.mutex());
@@ -30,6 +25,17 @@ void restore_generators(const NamedTensors& states) {
       std::lock_guard<std::mutex> lock(generator.mutex());
       generator.set_state(state);
     }
+}
+
+}  // namespace
+
+nlohmann::json TrainingProgress::to_json() const {
+  return {{"epoch", epoch}, {"step", step}, {"iteration", iteration}, {"best", best}};
+}
+
+TrainingProgress TrainingProgress::from_json(const nlohmann::json& json) {
+  return {json.at("epoch").get<int>(), json.at("step").get<std::int64_t>(),
+          json.at("iteration").get<std::int64_t>(), json.at("best").get<double>()};
 }
 
 RunState::RunState(models::ReidModuleImpl& model, const std::string& model_name,
