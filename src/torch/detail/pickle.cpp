@@ -7,7 +7,10 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#include <fstream>
+#include <algorithm>
 #include <map>
+#include <set>
 #include <optional>
 #include <memory>
 #include <sstream>
@@ -92,6 +95,22 @@ c10::ScalarType storage_dtype(const std::string& name) {
   return found == kinds.end() ? c10::ScalarType::Undefined : found->second;
 }
 
+/// The globals torch.load(weights_only=True) allows (torch/_weights_only_unpickler.py's
+/// _get_allowed_globals), less those only sparse and quantized tensors need.
+bool is_allowed_global(const Global& global) {
+  static const std::set<std::string> allowed = {
+      "collections.OrderedDict", "collections.Counter", "builtins.set", "builtins.bytearray",
+      "builtins.complex", "_codecs.encode", "torch.Size", "torch.device", "torch.Tensor",
+      "torch.nn.parameter.Parameter", "torch._utils._rebuild_tensor",
+      "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+      "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
+      "torch._tensor._rebuild_from_type_v2"};
+  if (allowed.contains(global.qualified())) return true;
+  if (global.module != "torch") return false;
+  return storage_dtype(global.name) != c10::ScalarType::Undefined ||  // torch.FloatStorage
+         c10::getStringToDtypeMap().contains(global.name);             // torch.float32
+}
+
 class Unpickler {
  public:
   Unpickler(caffe2::serialize::PyTorchStreamReader& reader, std::string source)
@@ -120,7 +139,7 @@ class Unpickler {
     return (*data_)[pos_++];
   }
   std::string bytes(std::size_t n) {
-    if (pos_ + n > data_->size()) fail("truncated pickle");
+    if (n > data_->size() - pos_) fail("truncated pickle");  // never pos_ + n: it can wrap
     std::string out = data_->substr(pos_, n);
     pos_ += n;
     return out;
@@ -262,7 +281,7 @@ class Unpickler {
       case 'c': {  // GLOBAL
         std::string module = line();
         std::string name = line();
-        stack_.push_back(make(Global{std::move(module), std::move(name)}));
+        push_global(Global{std::move(module), std::move(name)});
         break;
       }
       case 0x93: {  // STACK_GLOBAL
@@ -271,7 +290,7 @@ class Unpickler {
         auto* n = as<std::string>(name);
         auto* m = as<std::string>(module);
         if (n == nullptr || m == nullptr) fail("malformed pickle (STACK_GLOBAL of non-strings)");
-        stack_.push_back(make(Global{*m, *n}));
+        push_global(Global{*m, *n});
         break;
       }
       case 'R': {  // REDUCE
@@ -297,6 +316,17 @@ class Unpickler {
     }
   }
 
+  /// Only the globals torch.load(weights_only=True) allows are named at all: a pickle that
+  /// names anything else (os.system, builtins.eval, a class of someone's code) is refused here,
+  /// before it could be called or built.
+  void push_global(Global global) {
+    if (!is_allowed_global(global))
+      fail("refuses the pickle global '{}': a weights file holds tensors, dtypes and "
+           "containers only (what torch.load(weights_only=True) allows)",
+           global.qualified());
+    stack_.push_back(make(std::move(global)));
+  }
+
   /// torch.save's persistent id: ('storage', torch.<Type>Storage, key, location, numel).
   Ref persistent_load(const Ref& id) {
     auto* tuple = as<Tuple>(id);
@@ -311,12 +341,16 @@ class Unpickler {
     if (dtype == c10::ScalarType::Undefined)
       fail("unsupported storage type {}", type->qualified());
     if (auto cached = storages_.find(*key); cached != storages_.end()) return cached->second;
-    auto storage = torch::empty({*numel}, torch::TensorOptions().dtype(dtype));
     const std::string record = "data/" + *key;
     if (!reader_.hasRecord(record)) fail("no record '{}' for a tensor", record);
-    const auto expected = static_cast<std::size_t>(storage.nbytes());
+    // Checked before allocating, so that memory stays bounded by the file's own size.
     const std::size_t size = reader_.getRecordSize(record);
-    if (size < expected) fail("record '{}' holds {} bytes, not {}", record, size, expected);
+    const auto element = c10::elementSize(dtype);
+    if (*numel < 0 || static_cast<std::uint64_t>(*numel) > size / element)
+      fail("record '{}' holds {} bytes, not the {} elements of {} bytes its tensor claims", record,
+           size, *numel, element);
+    auto storage = torch::empty({*numel}, torch::TensorOptions().dtype(dtype));
+    const auto expected = static_cast<std::size_t>(storage.nbytes());
     if (expected > 0) reader_.getRecord(record, storage.data_ptr(), expected);
     Ref object = make(storage);
     storages_.emplace(*key, object);
@@ -335,6 +369,22 @@ class Unpickler {
     return out;
   }
 
+  /// A view (offset, sizes, strides) lies inside a storage of `numel` elements; computed in
+  /// 128 bits, since hostile values overflow 64.
+  void check_view_inside(std::int64_t offset, const std::vector<std::int64_t>& sizes,
+                         const std::vector<std::int64_t>& strides, std::int64_t numel) {
+    if (offset < 0) fail("tensor record has a negative storage offset {}", offset);
+    for (std::size_t i = 0; i < sizes.size(); ++i)
+      if (sizes[i] < 0 || strides[i] < 0)
+        fail("tensor record has a negative size or stride ({}, {})", sizes[i], strides[i]);
+    if (std::ranges::find(sizes, 0) != sizes.end()) return;  // an empty view reads nothing
+    // In 128 bits and stopping at the first step past the end: hostile values overflow 64.
+    __int128 last = offset;
+    for (std::size_t i = 0; i < sizes.size() && last < numel; ++i)
+      last += static_cast<__int128>(sizes[i] - 1) * strides[i];
+    if (last >= numel) fail("tensor record reaches past its storage of {} elements", numel);
+  }
+
   Ref reduce(const Ref& callable, const Ref& arguments) {
     auto* global = as<Global>(callable);
     auto* tuple = as<Tuple>(arguments);
@@ -350,12 +400,7 @@ class Unpickler {
       const auto sizes = integers(args[2], "size");
       const auto strides = integers(args[3], "stride");
       if (sizes.size() != strides.size()) fail("malformed tensor record (size and stride ranks)");
-      std::int64_t last = *offset;
-      for (std::size_t i = 0; i < sizes.size(); ++i)
-        if (sizes[i] > 0) last += (sizes[i] - 1) * strides[i];
-      bool empty = false;
-      for (auto s : sizes) empty = empty || s == 0;
-      if (!empty && last >= storage->numel()) fail("tensor record reaches past its storage");
+      check_view_inside(*offset, sizes, strides, storage->numel());
       auto tensor = torch::empty({0}, storage->options());
       tensor.set_(storage->storage(), *offset, sizes, strides);
       return make(tensor);
@@ -389,37 +434,13 @@ std::optional<NamedTensors> tensors_of(const Dict& dict) {
   return out;
 }
 
-}  // namespace
-
-NamedTensors load_tensor_dict(const std::filesystem::path& file) {
-  const std::string where = file.string();
-  if (!std::filesystem::is_regular_file(file))
-    throw DataError(fmt::format("{}: no such file", where));
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> reader;
-  std::string pickle;
-  try {
-    reader = std::make_unique<caffe2::serialize::PyTorchStreamReader>(where);
-    if (!reader->hasRecord("data.pkl"))
-      throw DataError(fmt::format("{}: a zip archive without data.pkl, not a torch.save file", where));
-    if (reader->hasRecord("byteorder")) {
-      auto [data, size] = reader->getRecord("byteorder");
-      if (std::string(static_cast<const char*>(data.get()), size) != "little")
-        throw DataError(fmt::format("{}: written on a big-endian machine", where));
-    }
-    auto [data, size] = reader->getRecord("data.pkl");
-    pickle.assign(static_cast<const char*>(data.get()), size);
-  } catch (const c10::Error& error) {
-    throw DataError(fmt::format(
-        "{}: not a zip-format torch.save file ({}); files from torch < 1.6 or saved with "
-        "_use_new_zipfile_serialization=False must be re-saved with a current torch.save",
-        where, library_reason(error.what_without_backtrace())));
-  }
-  Ref root = Unpickler(*reader, where).run(pickle);
+/// The tensors of the dict `root` is, or of its first inner dict that holds some (a checkpoint
+/// dict: {"state_dict": {...}, "epoch": ..., ...}).
+NamedTensors tensors_in(const Ref& root, const std::string& where) {
   auto* dict = as<Dict>(root);
   if (dict == nullptr) throw DataError(fmt::format("{}: holds no dict of tensors", where));
   auto tensors = tensors_of(*dict);
   if (tensors && !tensors->empty()) return *tensors;
-  // A checkpoint dict: {"state_dict": {...}, "epoch": ..., ...}.
   for (const auto& [key, value] : dict->items) {
     if (auto* inner = as<Dict>(value)) {
       auto inner_tensors = tensors_of(*inner);
@@ -427,6 +448,49 @@ NamedTensors load_tensor_dict(const std::filesystem::path& file) {
     }
   }
   throw DataError(fmt::format("{}: holds no tensors under string keys", where));
+}
+
+}  // namespace
+
+namespace {
+
+/// Why a file that LibTorch's zip reader rejects is not readable, from its first bytes.
+std::string unreadable_reason(const std::filesystem::path& file, const c10::Error& error) {
+  std::ifstream in(file, std::ios::binary);
+  char magic[2] = {0, 0};
+  in.read(magic, 2);
+  const auto reason = library_reason(error.what_without_backtrace());
+  if (magic[0] == 'P' && magic[1] == 'K')
+    return fmt::format("a damaged or truncated zip archive ({})", reason);
+  if (static_cast<unsigned char>(magic[0]) == 0x80)  // a bare pickle: torch < 1.6's format
+    return "a torch.save file in the format of torch < 1.6 (or _use_new_zipfile_serialization="
+           "False); re-save it with a current torch.save";
+  return fmt::format("not a torch.save file ({})", reason);
+}
+
+}  // namespace
+
+NamedTensors load_tensor_dict(const std::filesystem::path& file) {
+  const std::string where = file.string();
+  if (!std::filesystem::is_regular_file(file))
+    throw DataError(fmt::format("{}: no such file", where));
+  // Every read of the archive, the unpickler's record reads included, is inside this try: a
+  // library error about a hostile or torn file becomes one line naming it.
+  try {
+    caffe2::serialize::PyTorchStreamReader reader(where);
+    if (!reader.hasRecord("data.pkl"))
+      throw DataError(fmt::format("{}: a zip archive without data.pkl, not a torch.save file", where));
+    if (reader.hasRecord("byteorder")) {
+      auto [data, size] = reader.getRecord("byteorder");
+      if (std::string(static_cast<const char*>(data.get()), size) != "little")
+        throw DataError(fmt::format("{}: written on a big-endian machine", where));
+    }
+    auto [data, size] = reader.getRecord("data.pkl");
+    const std::string pickle(static_cast<const char*>(data.get()), size);
+    return tensors_in(Unpickler(reader, where).run(pickle), where);
+  } catch (const c10::Error& error) {
+    throw DataError(fmt::format("{}: {}", where, unreadable_reason(file, error)));
+  }
 }
 
 }  // namespace fgreid::detail
