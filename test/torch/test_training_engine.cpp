@@ -318,7 +318,7 @@ TEST_CASE("fgreid_average: mean and sample spread of metric lines, as numpy comp
     std::ofstream runs(dir / "runs.jsonl");
     runs << R"({"rank1": 0.5, "mAP": 0.25, "recipe": "x", "rerank": {"rank1": 0.6}})" << "\n\n"
          << R"({"rank1": 0.75, "mAP": 0.5, "rerank": {"rank1": 0.7}})" << "\n"
-         << R"({"rank1": 0.6, "mAP": 0.2, "rerank": {"rank1": 0.9}, "only_here": 1})" << "\n";
+         << R"({"rank1": 0.6, "mAP": 0.2, "rerank": {"rank1": 0.9}, "recipe": "y"})" << "\n";
   }
   const auto tool = std::string(FGREID_BINARY_DIR) + "/fgreid_average ";
   const auto result = run_command(tool + (dir / "runs.jsonl").string());
@@ -340,11 +340,27 @@ TEST_CASE("fgreid_average: mean and sample spread of metric lines, as numpy comp
   CHECK(summary["std"]["rerank.rank1"].get<double>() == doctest::Approx(std_rerank).epsilon(1e-12));
   CHECK(summary["min"]["mAP"] == 0.2);
   CHECK(summary["max"]["rank1"] == 0.75);
-  CHECK_FALSE(summary["mean"].contains("only_here"));
   CHECK_FALSE(summary["mean"].contains("recipe"));
 
   std::ofstream(dir / "bad.jsonl") << "{\"rank1\": 0.5}\nnot json\n";
   const auto bad = run_command(tool + (dir / "bad.jsonl").string());
   CHECK(bad.exit_code == 1);
   CHECK(bad.err.find("bad.jsonl:2") != std::string::npos);
+}
+
+TEST_CASE("fgreid_average: a metric one line lacks, or reports as null (NaN), is an error naming the line") {
+  fgreid::test::TempDir dir;
+  const auto tool = std::string(FGREID_BINARY_DIR) + "/fgreid_average ";
+  std::ofstream(dir / "missing.jsonl") << R"({"rank1": 0.5, "mAP": 0.2})" << "\n"
+                                       << R"({"rank1": 0.6})" << "\n";
+  const auto missing = run_command(tool + (dir / "missing.jsonl").string());
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.out.empty());
+  CHECK(missing.err.find("missing.jsonl:2: lacks the metric 'mAP'") != std::string::npos);
+
+  std::ofstream(dir / "nan.jsonl") << R"({"rank1": 0.5, "mAP": 0.2})" << "\n"
+                                   << R"({"rank1": 0.6, "mAP": null})" << "\n";
+  const auto nan = run_command(tool + (dir / "nan.jsonl").string());
+  CHECK(nan.exit_code == 1);
+  CHECK(nan.err.find("nan.jsonl:2: the metric 'mAP' is null, not a number") != std::string::npos);
 }
