@@ -10,6 +10,8 @@
 
 #include "support.hpp"
 
+#include <algorithm>
+#include <array>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -217,12 +219,29 @@ TEST_CASE("a corrupt or vanished image is a DataError naming it, raised by next(
   fgreid::test::TempDir dir;
   auto entries = image_entries(dir, 4, 4);
   const auto bad = entries[9].images.front();
+  std::string reason;  // what the message says beyond the path, where a case needs it said
   SUBCASE("corrupt") {
     std::ofstream(bad, std::ios::binary | std::ios::trunc) << "\x89PNG\r\n\x1a\n not really";
   }
   SUBCASE("vanished") { std::filesystem::remove(bad); }
   SUBCASE("corrupt JPEG (the TurboJPEG path)") {
     std::ofstream(bad, std::ios::binary | std::ios::trunc) << "\xFF\xD8\xFF\xE0 not a JPEG body";
+  }
+  SUBCASE("zero bytes") {
+    std::ofstream(bad, std::ios::binary | std::ios::trunc);
+    reason = "empty";
+  }
+  SUBCASE("a JPEG header that claims 60000 x 60000 pixels") {
+    // A real JPEG whose frame header (SOF0: FF C0, length, precision, height, width) is
+    // rewritten: four bytes that would have it allocate 10 GB (libjpeg's own limit is 65500).
+    std::vector<unsigned char> jpeg;
+    cv::imencode(".jpg", cv::Mat(8, 8, CV_8UC3, cv::Scalar(1, 2, 3)), jpeg);
+    auto frame = std::ranges::search(jpeg, std::array<unsigned char, 2>{0xFF, 0xC0}).begin();
+    REQUIRE(frame != jpeg.end());
+    for (auto field = frame + 5; field != frame + 9; field += 2) field[0] = 0xEA, field[1] = 0x60;
+    std::ofstream(bad, std::ios::binary | std::ios::trunc)
+        .write(reinterpret_cast<const char*>(jpeg.data()), static_cast<std::streamsize>(jpeg.size()));
+    reason = "60000 × 60000 pixels";  // refused before they are allocated
   }
   for (const int workers : {1, 3}) {
     fd::BatchLoader loader(entries, fd::sequential_batches(16, 4), fd::ImageTransform{64, 32},
@@ -234,6 +253,7 @@ TEST_CASE("a corrupt or vanished image is a DataError naming it, raised by next(
       FAIL("expected a DataError");
     } catch (const fgreid::DataError& e) {
       CHECK(std::string(e.what()).starts_with(bad.string() + ":"));
+      CHECK_MESSAGE(std::string(e.what()).find(reason) != std::string::npos, std::string(e.what()));
     }
     CHECK(!loader.next());  // the pass ends there
   }

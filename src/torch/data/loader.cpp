@@ -37,7 +37,12 @@ struct TurboDecoder {
   ~TurboDecoder() { tjDestroy(handle); }
 };
 
-std::optional<cv::Mat> decode_jpeg(const std::vector<unsigned char>& bytes) {
+/// A JPEG's header is read before its pixels are allocated: a few hostile bytes can claim
+/// 65535 × 65535 (12 GB). Re-ID crops are small; a photo of 64 megapixels is allowed.
+constexpr std::int64_t kMaxImagePixels = std::int64_t{1} << 26;
+
+std::optional<cv::Mat> decode_jpeg(const std::vector<unsigned char>& bytes,
+                                   const std::filesystem::path& path) {
   thread_local TurboDecoder decoder;
   int width = 0, height = 0, subsampling = 0, colorspace = 0;
   if (decoder.handle == nullptr ||
@@ -45,6 +50,10 @@ std::optional<cv::Mat> decode_jpeg(const std::vector<unsigned char>& bytes) {
                           &width, &height, &subsampling, &colorspace) != 0 ||
       width <= 0 || height <= 0)
     return std::nullopt;
+  if (std::int64_t{width} * height > kMaxImagePixels)
+    throw DataError(fmt::format("{}: the JPEG claims {} × {} pixels, more than the {} an image may "
+                                "have (a corrupt or hostile header)",
+                                path.string(), width, height, kMaxImagePixels));
   cv::Mat bgr(height, width, CV_8UC3);
   // A warning (e.g. a truncated file, decoded as far as it goes) is accepted, as imread does.
   if (tjDecompress2(decoder.handle, bytes.data(), static_cast<unsigned long>(bytes.size()),
@@ -65,12 +74,17 @@ cv::Mat decode_image(const std::filesystem::path& path) {
   file.seekg(0);
   if (!file.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
     decode_failed(path);
-  cv::Mat bgr;
+  if (bytes.empty()) throw DataError(fmt::format("{}: the image file is empty (0 bytes)", path.string()));
   if (bytes.size() > 3 && bytes[0] == 0xFF && bytes[1] == 0xD8) {
-    if (auto jpeg = decode_jpeg(bytes)) return *jpeg;
+    if (auto jpeg = decode_jpeg(bytes, path)) return *jpeg;
     decode_failed(path);
   }
-  bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  cv::Mat bgr;
+  try {
+    bgr = cv::imdecode(bytes, cv::IMREAD_COLOR);
+  } catch (const cv::Exception&) {  // OpenCV asserts on some malformed inputs
+    decode_failed(path);
+  }
 #else
   cv::Mat bgr = cv::imread(path.string(), cv::IMREAD_COLOR);
 #endif
