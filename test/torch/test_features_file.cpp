@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <string>
 
 namespace {
@@ -264,6 +265,45 @@ TEST_CASE("unreadable or malformed features files are DataErrors that name the f
     const auto message = data_error_of(load(path));
     CHECK(starts_with(message, path.string() + ": "));
     CHECK(contains(message, "dimensions"));
+  }
+  SUBCASE("non-finite features: a NaN row, an all-NaN gallery, an infinity") {
+    const auto nan_row = write_dict("nan_row.pt", [](auto& d) {
+      auto features = torch::randn({6, 5});
+      features[4][2] = std::numeric_limits<float>::quiet_NaN();
+      d.insert_or_assign("query_features", features);
+    });
+    const auto message = data_error_of(load(nan_row));
+    CHECK(starts_with(message, nan_row.string() + ": "));
+    CHECK(contains(message, "'query_features' row 4"));
+    const auto all_nan = write_dict("all_nan.pt", [](auto& d) {
+      d.insert_or_assign("gallery_features", torch::full({11, 5}, std::numeric_limits<float>::quiet_NaN()));
+    });
+    CHECK(contains(data_error_of(load(all_nan)), "'gallery_features' row 0"));
+    const auto infinite = write_dict("inf.pt", [](auto& d) {
+      d.insert_or_assign("gallery_features", torch::full({11, 5}, std::numeric_limits<float>::infinity()));
+    });
+    CHECK(contains(data_error_of(load(infinite)), "not finite"));
+  }
+  SUBCASE("no queries, no gallery, or zero-dimensional features") {
+    const auto no_queries = write_dict("no_queries.pt", [](auto& d) {
+      d.insert_or_assign("query_features", torch::ones({0, 5}));
+      d.insert_or_assign("query_pids", torch::ones({0}, torch::kLong));
+      d.insert_or_assign("query_camids", torch::ones({0}, torch::kLong));
+    });
+    const auto message = data_error_of(load(no_queries));
+    CHECK(starts_with(message, no_queries.string() + ": "));
+    CHECK(contains(message, "no query"));
+    const auto no_gallery = write_dict("no_gallery.pt", [](auto& d) {
+      d.insert_or_assign("gallery_features", torch::ones({0, 5}));
+      d.insert_or_assign("gallery_pids", torch::ones({0}, torch::kLong));
+      d.insert_or_assign("gallery_camids", torch::ones({0}, torch::kLong));
+    });
+    CHECK(contains(data_error_of(load(no_gallery)), "no gallery"));
+    const auto no_dims = write_dict("no_dims.pt", [](auto& d) {
+      d.insert_or_assign("query_features", torch::ones({6, 0}));
+      d.insert_or_assign("gallery_features", torch::ones({11, 0}));
+    });
+    CHECK(contains(data_error_of(load(no_dims)), "0 dimensions"));
   }
 }
 

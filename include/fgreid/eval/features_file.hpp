@@ -29,8 +29,8 @@ struct FeatureSet {
 void save_features(const std::filesystem::path& path, const FeatureSet& features);
 
 /// Reads a features file (ours or Python's). Float features of another precision become
-/// float32 and integer labels int64; anything else missing, misshapen or unreadable is a
-/// DataError whose message starts with `path`.
+/// float32 and integer labels int64; anything else missing, misshapen, empty, non-finite or
+/// unreadable is a DataError whose message starts with `path`.
 [[nodiscard]] FeatureSet load_features(const std::filesystem::path& path);
 
 }  // namespace fgreid::eval

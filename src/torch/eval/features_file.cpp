@@ -95,6 +95,24 @@ std::optional<std::string> shape_problem(const FeatureSet& set) {
   return std::nullopt;
 }
 
+/// What makes the values of a well-shaped `set` unusable for an evaluation, if anything: no
+/// rows on a side, no dimensions, or a non-finite feature (NaN distances would rank at random
+/// and still print metrics).
+std::optional<std::string> value_problem(const FeatureSet& set) {
+  for (const bool query : {true, false}) {
+    const std::string_view side = query ? "query" : "gallery";
+    const torch::Tensor& features = query ? set.query_features : set.gallery_features;
+    if (features.size(0) == 0) return fmt::format("holds no {} rows", side);
+    if (features.size(1) == 0) return fmt::format("the features have 0 dimensions");
+    const auto finite_rows = torch::isfinite(features).all(1);
+    if (!finite_rows.all().item<bool>())
+      return fmt::format("'{}_features' row {} is not finite (NaN or infinite): the model that "
+                         "wrote it diverged or the file is damaged",
+                         side, (~finite_rows).nonzero()[0].item<std::int64_t>());
+  }
+  return std::nullopt;
+}
+
 /// The entries of a loaded dict, checked one by one with the file named in every error.
 class EntryReader {
  public:
@@ -200,6 +218,7 @@ FeatureSet load_features(const fs::path& path) {
   set.train_camids = reader.labels("train_camids", /*required=*/false);
   set.train_frames = reader.labels("train_frames", /*required=*/false);
   if (auto problem = shape_problem(set)) throw DataError(fmt::format("{}: {}", file, *problem));
+  if (auto problem = value_problem(set)) throw DataError(fmt::format("{}: {}", file, *problem));
   return set;
 }
 
