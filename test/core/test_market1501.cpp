@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -181,10 +182,9 @@ TEST_CASE("a .jpg whose name is not a Market name is reported with the expected 
   CHECK(message.find("PPPP_cCsS_FFFFFF_BB.jpg") != std::string::npos);
 }
 
-TEST_CASE("a person id, camera or sequence outside the release is reported with the file") {
+TEST_CASE("a person id or camera outside the release is reported with the file") {
   for (const auto* name : {"1502_c1s1_000001_01.jpg", "-2_c1s1_000001_01.jpg",
-                           "0002_c7s1_000001_01.jpg", "0002_c0s1_000001_01.jpg",
-                           "0002_c2s4_000001_01.jpg"}) {
+                           "0002_c7s1_000001_01.jpg", "0002_c0s1_000001_01.jpg"}) {
     CAPTURE(name);
     fgreid::test::TempDir root;
     write_release(root.path());
@@ -204,4 +204,19 @@ TEST_CASE("the summary shows dataset-specific split information only when there 
   CHECK(fgreid::datasets::summarize(splits)["split"] == nlohmann::json{{"index", 3}});
   CHECK(fgreid::datasets::summarize(splits)["gallery"] ==
         nlohmann::json{{"ids", 0}, {"images", 0}, {"cameras", 0}});
+}
+
+TEST_CASE("a sequence beyond the release's table (data renamed into Market names) loads with its frame unknown") {
+  fgreid::test::TempDir root;
+  write_release(root.path());
+  write_image(root / "bounding_box_test" / "0099_c2s4_055272_01.jpg");  // c2 has three sequences
+  write_image(root / "bounding_box_train" / "0100_c6s9_000001_01.jpg");  // c6 has four
+  const auto splits = Market1501::load(root.path(), {});
+  std::map<std::string, std::int64_t> frame_of;
+  for (const auto* subset : {&splits.train, &splits.gallery})
+    for (const auto& entry : *subset) frame_of[entry.images.front().filename().string()] = entry.frame;
+  CHECK(frame_of.at("0099_c2s4_055272_01.jpg") == -1);
+  CHECK(frame_of.at("0100_c6s9_000001_01.jpg") == -1);
+  CHECK(frame_of.at("0100_c6s4_000200_01.jpg") == 87551 + 131268 + 95817 + 200);  // the others keep theirs
+  CHECK(splits.gallery.size() == release_summary["gallery"]["images"].get<std::size_t>() + 1);
 }

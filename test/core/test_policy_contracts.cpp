@@ -8,6 +8,7 @@
 #include <fgreid/datasets/concept.hpp>
 #include <fgreid/datasets/cuhk01.hpp>
 #include <fgreid/datasets/cuhk03.hpp>
+#include <fgreid/datasets/custom.hpp>
 #include <fgreid/datasets/dukemtmc_video.hpp>
 #include <fgreid/datasets/dukemtmcreid.hpp>
 #include <fgreid/datasets/grid.hpp>
@@ -72,7 +73,8 @@ std::string broken_entry(const std::vector<ds::Entry>& entries) {
 
 #define FGREID_EVERY_DATASET                                                                       \
   ds::Market1501, ds::DukeMTMCreID, ds::MSMT17, ds::VeRi776, ds::VRIC, ds::CUHK01, ds::CUHK03,     \
-      ds::GRID, ds::VehicleID, ds::MARS, ds::ILIDSVID, ds::PRID2011, ds::DukeMTMCVideoReID
+      ds::GRID, ds::VehicleID, ds::MARS, ds::ILIDSVID, ds::PRID2011, ds::DukeMTMCVideoReID,       \
+      ds::CustomImages, ds::CustomVideo
 
 TEST_CASE_TEMPLATE("a dataset's synthetic stand-in reads back by its own loader into non-empty splits" *
                        doctest::timeout(600),

@@ -54,7 +54,8 @@ struct Market1501 {
   /// Reads bounding_box_train/, query/ and bounding_box_test/ from `root` or from
   /// `root`/Market-1501-v15.09.15/. Junk boxes (pid -1) are dropped, distractors (pid 0)
   /// kept; training pids are relabelled 0..N-1; `validation` carves query/gallery out of the
-  /// training ids (validation.hpp).
+  /// training ids (validation.hpp). A sequence beyond the release's table (data renamed into
+  /// these names) leaves the frame unknown (-1): only --st-reid refuses it.
   static Splits load(const std::filesystem::path& root, const Options& options);
   /// Writes the synthetic stand-in into the empty folder `root`.
   static void synthesize(const std::filesystem::path& root, const Options& options);

@@ -36,6 +36,9 @@ struct RawEntry {
   MarketName name;
 };
 
+constexpr std::string_view other_data =
+    "other data in Market-1501's names reads with recipe_custom_image's folder tree or lists";
+
 constexpr std::string_view needed_folders =
     "Market-1501 needs bounding_box_train/, query/ and bounding_box_test/ in --data-root or in "
     "its Market-1501-v15.09.15/";
@@ -51,26 +54,24 @@ std::vector<RawEntry> read_folder(const std::filesystem::path& folder) {
       throw DataError(fmt::format("{}: not a Market-1501 image name (expected {})",
                                   path.string(), expected_name));
     if (name->pid < -1 || name->pid > max_pid)
-      throw DataError(fmt::format("{}: person id {} out of range (expected -1 for junk or 0..{})",
-                                  path.string(), name->pid, max_pid));
+      throw DataError(fmt::format("{}: person id {} out of range (expected -1 for junk or 0..{}; {})",
+                                  path.string(), name->pid, max_pid, other_data));
     if (name->camera < 1 || name->camera > static_cast<int>(sequence_lengths.size()))
-      throw DataError(fmt::format("{}: camera c{} out of range (expected c1..c{})", path.string(),
-                                  name->camera, sequence_lengths.size()));
+      throw DataError(fmt::format("{}: camera c{} out of range (expected c1..c{}; {})", path.string(),
+                                  name->camera, sequence_lengths.size(), other_data));
     if (name->pid == -1) continue;
     entries.push_back({std::move(path), *name});
   }
   return entries;
 }
 
+// Data renamed into Market-1501's names (torchreid #223) often numbers sequences beyond the
+// release's table: such an image still trains and tests, its frame unknown (-1), which only
+// --st-reid refuses (naming the file).
 Entry to_entry(const RawEntry& raw) {
   const auto& name = raw.name;
   const auto frame = market_global_frame(name.camera, name.sequence, name.frame);
-  if (!frame)
-    throw DataError(fmt::format(
-        "{}: sequence s{} is beyond the {} recorded sequences of camera c{} in Market-1501",
-        raw.path.string(), name.sequence, market_sequence_lengths(name.camera).size(),
-        name.camera));
-  return Entry{.images = {raw.path}, .pid = name.pid, .camid = name.camera - 1, .frame = *frame};
+  return Entry{.images = {raw.path}, .pid = name.pid, .camid = name.camera - 1, .frame = frame.value_or(-1)};
 }
 
 std::vector<Entry> to_entries(const std::vector<RawEntry>& raw) {
