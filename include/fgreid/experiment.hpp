@@ -200,6 +200,7 @@ int recipe_main(std::string_view recipe, int argc, char** argv) {
     if (synthetic) R::synthetic_profile(config);
     cli::CommandLine cli(program, "");
     parse(config, cli);
+    engine::check_settings(config);
     if (synthetic) {
       std::string overridden;
       const nlohmann::json resolved = cli.resolved(), defaults = probe_cli.resolved();

@@ -115,6 +115,12 @@ TEST_CASE("every reflected field becomes a typed flag") {
                          fgreid::UsageError);
     CHECK_THROWS_AS(parse(cli, {"--lr", "1.5x"}), fgreid::UsageError);
   }
+  SUBCASE("a NaN or infinite number is a usage error: no flag means either") {
+    for (const char* value : {"nan", "inf", "-inf", "NaN", "1e999"}) {
+      CAPTURE(value);
+      CHECK_THROWS_WITH_AS(parse(cli, {"--lr", value}), doctest::Contains("--lr"), fgreid::UsageError);
+    }
+  }
   SUBCASE("--help prints every flag with its default and returns false") {
     CHECK(parse(cli, {"--help"}) == 0);
     CHECK(cli.help().find("--milestones int,int,...  (default: 40,70)") != std::string::npos);

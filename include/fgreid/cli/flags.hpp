@@ -12,6 +12,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -58,6 +59,8 @@ struct FlagCodec<T> {
     T value{};
     auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
     if (ec != std::errc{} || end != s.data() + s.size()) throw UsageError("expected a number");
+    // from_chars reads "nan" and "inf"; no flag means either (a NaN rate trains to NaN silently).
+    if (!std::isfinite(value)) throw UsageError("expected a finite number");
     return value;
   }
   static std::string print(T v) { return fmt::format("{}", v); }

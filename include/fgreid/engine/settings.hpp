@@ -27,4 +27,9 @@ struct Settings {
   FGREID_REFLECT(Settings, run, weights, data, train, eval, suite, rerank, st);
 };
 
+/// Refuses every value that no run can use (a zero size or count, a rate that is not a
+/// positive finite number, a schedule out of order) with a UsageError naming the flag: called
+/// right after parsing, before any data is read or any folder made.
+void check_settings(const Settings& settings);
+
 }  // namespace fgreid::engine

@@ -23,7 +23,6 @@ namespace {
 /// Flag combinations that cannot run, refused before anything is loaded or written.
 void check_request(const Job& job, const Parts& parts) {
   const auto& settings = job.settings;
-  settings.suite.check(settings.rerank, settings.st);
   if (settings.eval.visualize_attention > 0 && !parts.pictures.attention)
     throw UsageError(fmt::format("--visualize-attention: {} has no spatial attention map",
                                  job.model_name));
