@@ -338,10 +338,12 @@ def start_trial(sweep: Path, options, common: dict, index: int, values: dict,
                 slot: int, devices: list[str]) -> Running:
     folder = trial_folder(sweep, index)
     run = folder / "run"
-    run.mkdir(parents=True, exist_ok=True)
     flags = {**common, **{k: flag_text(v) for k, v in values.items()}, "output": str(run)}
     if (run / "last.pt").exists():      # stopped mid-way: continue it
         flags["resume"] = str(run)
+    elif run.exists():                  # stopped before its first checkpoint: start afresh
+        shutil.rmtree(run)
+    run.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     if devices and common.get("device") != "cpu":
         env["CUDA_VISIBLE_DEVICES"] = devices[slot % len(devices)]
@@ -488,18 +490,22 @@ def write_best_ini(sweep: Path, best: dict, options) -> None:
     write_atomically(sweep / "best.ini", "\n".join(lines) + "\n")
 
 
-def write_pictures(sweep: Path, rows: list[dict], space: Space, objective: str) -> None:
+def pyplot():
     import matplotlib
-    matplotlib.use("Agg")
+    matplotlib.use("Agg")               # files only, no display
     import matplotlib.pyplot as plt
+    return plt
+
+
+def draw_trace(path: Path, rows: list[dict], objective: str) -> None:
+    """The objective of each trial, failed trials at the bottom, and the best so far."""
     import matplotlib.ticker
+    plt = pyplot()
     done = [r for r in rows if r["status"] == "completed"]
     failed = [r for r in rows if r["status"] == "failed"]
-    best = best_row(rows, objective)
-
-    figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
     xs = [r["trial"] for r in done]
     ys = [r["metrics"][objective] for r in done]
+    figure, axes = plt.subplots(figsize=(7, 4), dpi=110)
     axes.scatter(xs, ys, s=18, label="trial")
     running_best, top = [], -math.inf
     for y in ys:
@@ -512,28 +518,36 @@ def write_pictures(sweep: Path, rows: list[dict], space: Space, objective: str) 
     axes.set(xlabel="trial", ylabel=f"{objective} (validation)", title="optimisation trace")
     axes.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     axes.legend(loc="best")
-    save_figure(figure, sweep / "trace.png")
+    save_figure(figure, path)
 
+
+def draw_parameters(path: Path, rows: list[dict], space: Space, objective: str) -> None:
+    """One panel per searched flag: the objective against its value, the best starred."""
+    import matplotlib.ticker
+    plt = pyplot()
+    done = [r for r in rows if r["status"] == "completed"]
+    best = best_row(rows, objective)
     columns = min(4, len(space.parameters))
-    rows_count = math.ceil(len(space.parameters) / columns)
-    figure, grid = plt.subplots(rows_count, columns, figsize=(3.2 * columns, 2.7 * rows_count),
+    figure, grid = plt.subplots(math.ceil(len(space.parameters) / columns), columns,
+                                figsize=(3.2 * columns, 2.7 * math.ceil(len(space.parameters) / columns)),
                                 dpi=100, squeeze=False)
     for axes, parameter in zip(grid.flat, space.parameters):
-        values = [r["values"][parameter.flag] for r in done]
+        def position(value, parameter=parameter):   # a choice by its index
+            return parameter.values.index(value) if parameter.kind == "choice" else value
         if parameter.kind == "choice":
-            values = [parameter.values.index(v) for v in values]
             axes.set_xticks(range(len(parameter.values)), [str(v) for v in parameter.values])
-        axes.scatter(values, ys, s=12)
+        axes.scatter([position(r["values"][parameter.flag]) for r in done],
+                     [r["metrics"][objective] for r in done], s=12)
         if best is not None:
-            x = best["values"][parameter.flag]
-            axes.scatter([parameter.values.index(x) if parameter.kind == "choice" else x],
-                         [best["metrics"][objective]], s=60, marker="*", color="tab:red")
+            axes.scatter([position(best["values"][parameter.flag])], [best["metrics"][objective]],
+                         s=60, marker="*", color="tab:red")
         if parameter.log:
             axes.set_xscale("log")
+            axes.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())  # labels collide
         axes.set(xlabel=parameter.flag, ylabel=objective)
     for axes in list(grid.flat)[len(space.parameters):]:
         axes.axis("off")
-    save_figure(figure, sweep / "parameters.png")
+    save_figure(figure, path)
 
 
 def save_figure(figure, path: Path) -> None:
@@ -541,8 +555,7 @@ def save_figure(figure, path: Path) -> None:
     temporary = path.with_name(path.stem + ".tmp.png")
     figure.savefig(temporary)
     os.replace(temporary, path)
-    import matplotlib.pyplot as plt
-    plt.close(figure)
+    pyplot().close(figure)
 
 
 def publish(sweep: Path, client, space: Space, options) -> list[dict]:
@@ -551,7 +564,8 @@ def publish(sweep: Path, client, space: Space, options) -> list[dict]:
     best = best_row(rows, options.objective)
     if best is not None:
         write_best_ini(sweep, best, options)
-    write_pictures(sweep, rows, space, options.objective)
+    draw_trace(sweep / "trace.png", rows, options.objective)
+    draw_parameters(sweep / "parameters.png", rows, space, options.objective)
     return rows
 
 
