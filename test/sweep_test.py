@@ -7,6 +7,7 @@ size (1 epoch of 3 iterations, 32x16 images, a fifth of the training ids as vali
   takes best.ini with --config (its config.json shows the values);
 - a trial whose recipe exits non-zero, and one past --trial-timeout, are recorded as failed
   with their logs, and the sweep goes on to the next trial;
+- a trial stopped after its last iteration but before its test is tested from its last.pt;
 - the space file's and the command line's mistakes are one clear line and exit 2; a NaN loss
   in a trial's log.jsonl is noticed.
 
@@ -16,6 +17,7 @@ import csv
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -144,6 +146,32 @@ def test_failed_trials(folder):
           f"a trial past --trial-timeout is failed: {done}")
 
 
+def test_stopped_after_training(folder):
+    """A trial stopped after its last iteration, before its test (its last.pt holds every
+    epoch): resumed, it has nothing to train, so the sweep tests its last.pt."""
+    (folder / "space.toml").write_text(SPACE)
+    command = [str(SWEEP), str(RECIPE), "--space", str(folder / "space.toml"), "--trials", "1",
+               "--objective", "rank1", "--dir", str(folder / "late"), *TINY]
+    trial = folder / "late" / "trials" / "0000"
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    while not (trial / "trial.log").exists() and process.poll() is None:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=300)
+    # The trial's own command, run to the end: a finished run folder with its last.pt.
+    started = [line for line in (trial / "trial.log").read_text().splitlines() if "starting:" in line]
+    recipe_command = started[0].split("starting: ", 1)[1].split()
+    recipe_command = recipe_command[recipe_command.index(str(RECIPE)):]
+    shutil.rmtree(trial / "run")
+    subprocess.run(recipe_command, capture_output=True, check=True, timeout=300)
+    result = subprocess.run(command, stderr=subprocess.PIPE, text=True, timeout=300)
+    done = results(folder / "late")
+    log = (trial / "trial.log").read_text()
+    check(result.returncode == 0 and done.get(0, {}).get("status") == "completed"
+          and "resuming:" in log and "testing:" in log,
+          f"a trial stopped before its test is resumed, then its last.pt tested: {done}")
+
+
 def load_sweep_module():
     spec = importlib.util.spec_from_file_location("sweep", SOURCE / "scripts" / "sweep.py")
     module = importlib.util.module_from_spec(spec)
@@ -202,6 +230,8 @@ def main():
         test_outputs(sweep, done)
         (folder / "b").mkdir()
         test_failed_trials(folder / "b")
+        (folder / "c").mkdir()
+        test_stopped_after_training(folder / "c")
     if failures:
         print(f"{len(failures)} check(s) failed:\n  " + "\n  ".join(failures))
         return 1
