@@ -5,8 +5,14 @@
 
 #include "support.hpp"
 
+#include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
+#include <vector>
 
 namespace {
 const std::string kRecipe = std::string(FGREID_BINARY_DIR) + "/recipe_baseline";
@@ -33,4 +39,76 @@ TEST_CASE("a bad flag value exits 2 naming the flag, before any folder is made" 
     CHECK(result.err.find(c.message) != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(output));
   }
+}
+
+namespace {
+
+const std::string kTinyRun =
+    " --threads 1 --workers 1 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 1"
+    " --epoch-iterations 1 --test-batch 64";
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+/// The folder a run announced on stderr ("... output FOLDER").
+std::string announced_output(const std::string& err) {
+  const auto at = err.find(", output ");
+  if (at == std::string::npos) return "";
+  const auto start = at + std::string(", output ").size();
+  return err.substr(start, err.find('\n', start) - start);
+}
+
+}  // namespace
+
+TEST_CASE("an --output folder that holds another run is refused unless resumed or overwritten" *
+          doctest::timeout(300)) {
+  fgreid::test::TempDir dir;
+  const auto output = dir / "run";
+  std::filesystem::create_directories(output);
+  std::ofstream(output / "config.json") << R"({"recipe": "another"})" << "\n";
+  const auto refused = fgreid::test::run_command(kRecipe + kTinyRun + " --output " + output.string());
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("--output " + output.string() + ": holds another run") != std::string::npos);
+  CHECK(read_text(output / "config.json").find("another") != std::string::npos);
+
+  const auto replaced =
+      fgreid::test::run_command(kRecipe + kTinyRun + " --overwrite --output " + output.string());
+  CHECK_MESSAGE(replaced.exit_code == 0, replaced.err);
+  CHECK(read_text(output / "config.json").find("another") == std::string::npos);
+
+  const auto file = dir / "file";
+  std::ofstream(file) << "x";
+  const auto not_a_folder = fgreid::test::run_command(kRecipe + kTinyRun + " --output " + file.string());
+  CHECK(not_a_folder.exit_code == 2);
+  CHECK(not_a_folder.err.find("exists and is not a folder") != std::string::npos);
+  const auto under_a_file =
+      fgreid::test::run_command(kRecipe + kTinyRun + " --output " + (file / "run").string());
+  CHECK(under_a_file.exit_code == 1);
+  CHECK(under_a_file.err.find("cannot make the output folder") != std::string::npos);
+}
+
+TEST_CASE("default run folders never collide: a taken second gets -2" * doctest::timeout(300)) {
+  fgreid::test::TempDir dir;
+  // Every second of the next minute is taken already, as by runs started a moment earlier.
+  const auto parent = dir.path() / "runs" / "baseline";
+  std::vector<std::string> taken;
+  const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  for (int second = 0; second < 60; ++second) {
+    const std::time_t t = now + second;
+    std::tm local{};
+    ::localtime_r(&t, &local);
+    char stamp[32];
+    std::strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &local);
+    std::filesystem::create_directories(parent / stamp);
+    taken.emplace_back(stamp);
+  }
+  const auto result = fgreid::test::run_command("cd " + dir.path().string() + " && " + kRecipe + kTinyRun);
+  REQUIRE_MESSAGE(result.exit_code == 0, result.err);
+  const auto folder = std::filesystem::path(announced_output(result.err));
+  CHECK(folder.parent_path() == std::filesystem::path("runs") / "baseline");
+  CHECK(folder.filename().string().ends_with("-2"));
+  CHECK(std::ranges::find(taken, folder.filename().string().substr(0, 15)) != taken.end());
+  for (const auto& stamp : taken) CHECK(std::filesystem::is_empty(parent / stamp));
 }

@@ -25,8 +25,10 @@ struct RunOptions {
   static constexpr std::string_view flag_group = "run";
   /// Dataset root holding the release's folders; none: the synthetic stand-in, generated once.
   std::filesystem::path data_root;
-  /// Output folder; none: runs/<recipe>/<timestamp>.
+  /// Output folder; none: runs/<recipe>/<timestamp> (-2, -3, ... when another run started in the same second).
   std::filesystem::path output;
+  /// Write into an --output folder that holds another run (its config.json, last.pt, log.jsonl, ...), replacing its files.
+  bool overwrite = false;
   /// Compute device: auto (CUDA when present), cpu or cuda.
   DeviceChoice device = DeviceChoice::automatic;
   /// LibTorch intra-op threads; 0 = every core.
@@ -49,7 +51,7 @@ struct RunOptions {
   bool channels_last = false;
   /// Let cuDNN time its convolution algorithms for the input size once and keep the fastest.
   bool cudnn_benchmark = true;
-  FGREID_REFLECT(RunOptions, data_root, output, device, threads, seed, summary, extract, evaluate,
+  FGREID_REFLECT(RunOptions, data_root, output, overwrite, device, threads, seed, summary, extract, evaluate,
                  weights, resume, amp, channels_last, cudnn_benchmark);
 };
 

@@ -30,14 +30,15 @@ int execute(const Job& job, Parts parts);
 /// Picks the device: --device auto takes CUDA when LibTorch sees a GPU.
 torch::Device select_device(DeviceChoice choice);
 
-/// The run folder: --output, else runs/<recipe>/<timestamp>.
-[[nodiscard]] std::filesystem::path default_output(const Job& job);
-
 /// What every checkpoint and config.json of the run hold: recipe, model, classes, flags.
 [[nodiscard]] nlohmann::json run_meta(const Job& job);
 
-/// Creates the run folder, writes config.json (`meta`) into it and announces the run on stderr.
-void open_run_folder(const Job& job, const std::filesystem::path& output,
-                     const nlohmann::json& meta, torch::Device device);
+/// Creates the run folder, writes config.json (`meta`) into it, announces the run on stderr
+/// and returns the folder: --output; else the folder of --resume; else a new
+/// runs/<recipe>/<timestamp>[-n] that no other run shares (mkdir picks the name). An --output
+/// that holds another run is refused (UsageError) unless the run resumes from it or has
+/// --overwrite; a folder that cannot be made is a DataError naming it.
+[[nodiscard]] std::filesystem::path open_run_folder(const Job& job, const nlohmann::json& meta,
+                                                    torch::Device device);
 
 }  // namespace fgreid::engine

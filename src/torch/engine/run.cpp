@@ -2,6 +2,7 @@
 #include <fgreid/engine/files.hpp>
 #include <fgreid/engine/host_memory.hpp>
 #include <fgreid/engine/run.hpp>
+#include <fgreid/engine/run_state.hpp>
 #include <fgreid/engine/trainer.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/evaluator.hpp>
@@ -12,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <ctime>
@@ -98,8 +100,7 @@ int evaluate_checkpoint(const Job& job, Parts& parts, const eval::Evaluator& eva
                         torch::Device device) {
   auto& model = *parts.model;
   load_checkpoint(job.settings.run.weights, model, job.model_name, parts.loss->state());
-  const auto output = default_output(job);
-  open_run_folder(job, output, run_meta(job), device);
+  const auto output = open_run_folder(job, run_meta(job), device);
   return finish(job, model, output, evaluator(model, device, output, "evaluate"));
 }
 
@@ -136,15 +137,58 @@ torch::Device select_device(DeviceChoice choice) {
   return (choice != DeviceChoice::cpu && cuda) ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 }
 
-std::filesystem::path default_output(const Job& job) {
-  if (!job.settings.run.output.empty()) return job.settings.run.output;
+namespace {
+
+namespace fs = std::filesystem;
+
+/// A folder holds a run when it has any of the files a run writes.
+bool holds_a_run(const fs::path& folder) {
+  return std::ranges::any_of(std::array{"config.json", "log.jsonl", "last.pt", "best.pt", "metrics.json"},
+                             [&](const char* name) { return fs::exists(folder / name); });
+}
+
+/// The folder of the checkpoint --resume names ("" without --resume).
+fs::path resumed_folder(const Job& job) {
+  if (job.settings.run.resume.empty()) return {};
+  const auto folder = resume_file(job.settings.run.resume).parent_path();
+  return folder.empty() ? fs::path(".") : folder;
+}
+
+/// runs/<recipe>/<local time>, or <local time>-2, -3, ...: made here by mkdir, which only one
+/// process can win, so two runs started in the same second never share a folder.
+fs::path new_default_folder(const Job& job) {
   const auto now = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
   std::tm local{};
   ::localtime_r(&now, &local);
   std::array<char, 32> stamp{};
   std::strftime(stamp.data(), stamp.size(), "%Y%m%d-%H%M%S", &local);
-  return std::filesystem::path("runs") / job.recipe / stamp.data();
+  const auto parent = fs::path("runs") / job.recipe;
+  fs::create_directories(parent);
+  for (int n = 1;; ++n) {
+    auto folder = parent / (n == 1 ? std::string(stamp.data()) : fmt::format("{}-{}", stamp.data(), n));
+    if (fs::create_directory(folder)) return folder;
+  }
 }
+
+/// The folder this run writes into, made if new; see open_run_folder.
+fs::path claim_run_folder(const Job& job) {
+  const auto& run = job.settings.run;
+  const auto resumed = resumed_folder(job);
+  if (run.output.empty()) return resumed.empty() ? new_default_folder(job) : resumed;
+  std::error_code same_error;
+  const bool resuming_here = !resumed.empty() && fs::equivalent(resumed, run.output, same_error);
+  if (fs::exists(run.output) && !fs::is_directory(run.output))
+    throw UsageError(fmt::format("--output {}: exists and is not a folder", run.output.string()));
+  if (holds_a_run(run.output) && !resuming_here && !run.overwrite)
+    throw UsageError(fmt::format("--output {}: holds another run (its config.json, log.jsonl or "
+                                 "checkpoints); --resume {} continues it, --overwrite replaces "
+                                 "its files, or name a new folder",
+                                 run.output.string(), run.output.string()));
+  fs::create_directories(run.output);
+  return run.output;
+}
+
+}  // namespace
 
 nlohmann::json run_meta(const Job& job) {
   return {{"recipe", job.recipe},
@@ -153,13 +197,19 @@ nlohmann::json run_meta(const Job& job) {
           {"flags", job.flags}};
 }
 
-void open_run_folder(const Job& job, const std::filesystem::path& output,
-                     const nlohmann::json& meta, torch::Device device) {
-  std::filesystem::create_directories(output);
+std::filesystem::path open_run_folder(const Job& job, const nlohmann::json& meta, torch::Device device) {
+  fs::path output;
+  try {
+    output = claim_run_folder(job);
+  } catch (const fs::filesystem_error& error) {
+    throw DataError(fmt::format("{}: cannot make the output folder ({})", error.path1().string(),
+                                error.code().message()));
+  }
   write_file_atomically(output / "config.json", meta.dump(2) + "\n");
   fmt::print(stderr, "[fgreid] {}: device {}, {} threads, amp {}, output {}\n", job.recipe,
              device.str(), at::get_num_threads(),
              EnumNames<AmpMode>::values[static_cast<std::size_t>(job.settings.run.amp)], output.string());
+  return output;
 }
 
 }  // namespace fgreid::engine

@@ -42,7 +42,6 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
       optimizer_(make_optimizer(*parts.model, job.settings.train)),
       scaler_(job.settings.run.amp == AmpMode::fp16, device),
       state_(*parts.model, job.model_name, *optimizer_, scaler_, *parts.loss, run_meta(job)),
-      output_(default_output(job)),
       scaled_parameters_(parts.model->parameters()),
       batches_(batches_per_epoch(*parts.sampler, job.settings.train)) {
   for (auto& own : parts.loss->own_parameters()) scaled_parameters_.push_back(own);
@@ -51,11 +50,10 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
     // folder as it was.
     const auto file = resume_file(resume);
     state_.resume(file, job.recipe);
-    if (job.settings.run.output.empty()) output_ = file.parent_path().empty() ? "." : file.parent_path();
     fmt::print(stderr, "[fgreid] resuming {} at epoch {} iteration {}\n", file.string(),
                state_.progress.epoch + 1, state_.progress.step);
   }
-  open_run_folder(job, output_, state_.meta, device);
+  output_ = open_run_folder(job, state_.meta, device);
 }
 
 Trainer::~Trainer() = default;
