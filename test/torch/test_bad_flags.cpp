@@ -112,3 +112,19 @@ TEST_CASE("default run folders never collide: a taken second gets -2" * doctest:
   CHECK(std::ranges::find(taken, folder.filename().string().substr(0, 15)) != taken.end());
   for (const auto& stamp : taken) CHECK(std::filesystem::is_empty(parent / stamp));
 }
+
+TEST_CASE("a loss that turns non-finite stops the run, naming the iteration, before anything diverged is written" *
+          doctest::timeout(300)) {
+  fgreid::test::TempDir dir;
+  const auto output = dir / "run";
+  // A learning rate of 1e30 is finite, so the flag is accepted, and diverges in a step or two.
+  const auto result = fgreid::test::run_command(
+      kRecipe + " --threads 1 --workers 1 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 1"
+                " --epoch-iterations 6 --print-every 3 --lr 1e30 --output " + output.string());
+  CHECK(result.exit_code == 1);
+  CHECK(result.err.find("the loss was not finite at iteration") != std::string::npos);
+  CHECK(result.err.find("ce=nan") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(output / "last.pt"));
+  CHECK_FALSE(std::filesystem::exists(output / "best.pt"));
+  CHECK_FALSE(std::filesystem::exists(output / "metrics.json"));
+}

@@ -39,6 +39,12 @@ class Trainer {
   losses::LossResult step(torch::Tensor images, const torch::Tensor& labels);
   /// The progress line and log record of the current window of steps.
   void report(const losses::LossResult& result, int epoch, double lr, double wait_seconds);
+  /// Notes, on the device and without waiting for it, the first iteration whose loss is not
+  /// finite (not under fp16, whose scaler skips those steps).
+  void watch_loss(const losses::LossResult& result);
+  /// Stops the run (DataError) when a loss was not finite: naming the iteration and the terms,
+  /// before anything of the diverged weights is written.
+  void check_loss_finite(const losses::LossResult& result) const;
   /// last.pt and the exit code after a signal.
   int stop(int signal);
   /// Evaluates after `epoch`, logs, saves last.pt and (when the metric improved) best.pt.
@@ -63,6 +69,7 @@ class Trainer {
   std::int64_t first_iteration_ = 0, window_images_ = 0;
   double window_wait_ = 0;
   long interrupt_after_ = 0;  ///< tests: raise SIGINT after this iteration (0: never)
+  torch::Tensor first_nonfinite_;  ///< the first iteration whose loss was not finite; -1: none yet
 };
 
 }  // namespace fgreid::engine

@@ -1,6 +1,7 @@
 #include <fgreid/engine/curves.hpp>
 #include <fgreid/engine/interrupt.hpp>
 #include <fgreid/engine/trainer.hpp>
+#include <fgreid/error.hpp>
 
 #include <fmt/format.h>
 
@@ -95,17 +96,44 @@ std::optional<int> Trainer::train_epoch(int epoch) {
   window_start_ = Clock::now();
   window_images_ = 0;
   window_wait_ = loader.wait_seconds();
+  losses::LossResult result;
   while (auto batch = loader.next()) {
-    const auto result = step(batch->images.to(device_, /*non_blocking=*/true),
-                             batch->pids.to(device_, /*non_blocking=*/true));
+    result = step(batch->images.to(device_, /*non_blocking=*/true),
+                  batch->pids.to(device_, /*non_blocking=*/true));
     ++state_.progress.iteration;
     ++state_.progress.step;
     window_images_ += batch->images.size(0);
-    if (display_->due(state_.progress.step, batches_)) report(result, epoch, lr, loader.wait_seconds());
+    watch_loss(result);
+    if (display_->due(state_.progress.step, batches_)) {
+      check_loss_finite(result);
+      report(result, epoch, lr, loader.wait_seconds());
+    }
     if (interrupt_after_ > 0 && state_.progress.iteration == interrupt_after_) std::raise(SIGINT);
     if (const int signal = InterruptGuard::requested(); signal != 0) return stop(signal);
   }
+  check_loss_finite(result);  // before the epoch's evaluation and checkpoints
   return std::nullopt;
+}
+
+void Trainer::watch_loss(const losses::LossResult& result) {
+  if (job_.settings.run.amp == AmpMode::fp16) return;
+  if (!first_nonfinite_.defined()) first_nonfinite_ = torch::full({}, -1L, torch::TensorOptions(device_).dtype(torch::kLong));
+  const auto first_now = torch::logical_not(torch::isfinite(result.total.detach())).logical_and(first_nonfinite_ < 0);
+  first_nonfinite_ = torch::where(first_now, torch::full({}, state_.progress.iteration, first_nonfinite_.options()),
+                                  first_nonfinite_);
+}
+
+void Trainer::check_loss_finite(const losses::LossResult& result) const {
+  if (!first_nonfinite_.defined()) return;
+  const auto iteration = first_nonfinite_.item<std::int64_t>();
+  if (iteration < 0) return;
+  std::string terms;
+  for (const auto& [name, value] : result.terms) terms += fmt::format(" {}={}", name, value.item<double>());
+  throw DataError(fmt::format(
+      "{}: the loss was not finite at iteration {} (now:{}); training stops before the diverged "
+      "weights are written (any checkpoint there is from before). Lower --lr, or check the "
+      "data and --pretrained weights",
+      output_.string(), iteration, terms));
 }
 
 losses::LossResult Trainer::step(torch::Tensor images, const torch::Tensor& labels) {
