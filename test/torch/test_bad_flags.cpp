@@ -128,3 +128,23 @@ TEST_CASE("a loss that turns non-finite stops the run, naming the iteration, bef
   CHECK_FALSE(std::filesystem::exists(output / "best.pt"));
   CHECK_FALSE(std::filesystem::exists(output / "metrics.json"));
 }
+
+TEST_CASE("what a user would not expect is said: fp16 on the CPU, a resume with other flags" *
+          doctest::timeout(300)) {
+  fgreid::test::TempDir dir;
+  const auto output = dir / "run";
+  const auto first = fgreid::test::run_command(kRecipe + kTinyRun + " --amp fp16 --output " + output.string());
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  CHECK(first.err.find("--amp fp16 on the CPU") != std::string::npos);
+  REQUIRE(std::filesystem::exists(output / "last.pt"));
+
+  const auto resumed = fgreid::test::run_command(
+      kRecipe + " --threads 1 --workers 1 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 2"
+                " --epoch-iterations 1 --test-batch 64 --amp off --resume " + output.string());
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  const auto line = resumed.err.substr(resumed.err.find("with flags that differ from its run:"));
+  CHECK(line.find("--max-epoch \"2\" (was \"1\")") != std::string::npos);
+  CHECK(line.find("--amp \"off\" (was \"fp16\")") != std::string::npos);
+  CHECK(line.substr(0, line.find('\n')).find("--lr") == std::string::npos);  // unchanged: not listed
+  CHECK(resumed.err.find("--amp fp16 on the CPU") == std::string::npos);
+}

@@ -67,6 +67,9 @@ void to_channels_last(torch::nn::Module& model) {
 torch::Device place(Parts& parts, const RunOptions& run) {
   const torch::Device device = select_device(run.device);
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(run.cudnn_benchmark);
+  if (!device.is_cuda() && run.amp == AmpMode::fp16)
+    fmt::print(stderr, "[fgreid] --amp fp16 on the CPU: LibTorch emulates half precision there, "
+                       "several times slower than --amp off; bf16 or off is what the CPU runs well\n");
   parts.model->to(device);
   if (run.channels_last) to_channels_last(*parts.model);
   parts.loss->to(device);

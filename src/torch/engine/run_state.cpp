@@ -27,6 +27,21 @@ void restore_generators(const NamedTensors& states) {
     }
 }
 
+/// Says which flags differ from those the checkpoint was trained with: resuming with other
+/// flags is allowed (a longer schedule, another --print-every) but never silent.
+void announce_changed_flags(const std::filesystem::path& file, const nlohmann::json& before,
+                            const nlohmann::json& now) {
+  std::string changed;
+  for (const auto& [name, value] : now.items()) {
+    if (name == "resume" || name == "output" || name == "overwrite") continue;  // differ by nature
+    if (!before.contains(name) || before[name] != value)
+      changed += fmt::format(" --{} {} (was {})", name, value.dump(),
+                             before.contains(name) ? before[name].dump() : "unset");
+  }
+  if (!changed.empty())
+    fmt::print(stderr, "[fgreid] resuming {} with flags that differ from its run:{}\n", file.string(), changed);
+}
+
 }  // namespace
 
 nlohmann::json TrainingProgress::to_json() const {
@@ -76,6 +91,8 @@ void RunState::resume(const std::filesystem::path& file, const std::string& reci
                                 file.string()));
   progress = TrainingProgress::from_json(stored["progress"]);
   restore_generators(generators);
+  announce_changed_flags(file, stored.value("flags", nlohmann::json::object()),
+                         meta.value("flags", nlohmann::json::object()));
 }
 
 std::filesystem::path resume_file(const std::filesystem::path& resume) {
