@@ -635,7 +635,13 @@ class Sweep:
             if self.waiting:
                 index, values = self.waiting.pop(0)
             elif len(self.client._experiment.trials) < self.options.trials:
-                proposed = self.client.get_next_trials(max_trials=1)
+                try:
+                    proposed = self.client.get_next_trials(max_trials=1)
+                except Exception as error:  # noqa: BLE001 (Ax's many kinds: report, stop)
+                    print(f"[sweep] Ax proposed no trial ({type(error).__name__}: {error}); "
+                          "the running trials finish, then the sweep stops", file=sys.stderr)
+                    self.waiting, self.options.trials = [], len(self.client._experiment.trials)
+                    return
                 if not proposed:            # Ax waits for data from the running trials
                     return
                 (index, parameters), = proposed.items()
