@@ -2,10 +2,12 @@
 // output folder made (issue 19's probe: --test-batch 0 hung in evaluation, --height 0 left a
 // stub folder, --lr nan trained to NaN and exited 0).
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "support.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -147,4 +149,32 @@ TEST_CASE("what a user would not expect is said: fp16 on the CPU, a resume with 
   CHECK(line.find("--amp \"off\" (was \"fp16\")") != std::string::npos);
   CHECK(line.substr(0, line.find('\n')).find("--lr") == std::string::npos);  // unchanged: not listed
   CHECK(resumed.err.find("--amp fp16 on the CPU") == std::string::npos);
+}
+
+TEST_CASE("a resumed run's log holds each iteration once: what a killed run logged past its checkpoint goes" *
+          doctest::timeout(300)) {
+  fgreid::test::TempDir dir;
+  const auto output = dir / "run";
+  const auto first = fgreid::test::run_command(kRecipe + kTinyRun + " --print-every 1 --output " + output.string());
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  {  // as a run killed after its checkpoint leaves it: two later records and a line cut short
+    std::ofstream log(output / "log.jsonl", std::ios::app);
+    log << R"({"epoch":2,"iteration":1,"global_iteration":2,"loss":1.5})" << "\n"
+        << R"({"epoch":2,"iteration":2,"global_iteration":3,"loss":1.4})" << "\n"
+        << R"({"epoch":2,"iteration":3,"glob)";
+  }
+  const auto resumed = fgreid::test::run_command(
+      kRecipe + " --threads 1 --workers 1 --height 64 --width 32 --batch-p 4 --batch-k 2 --max-epoch 2"
+                " --epoch-iterations 1 --test-batch 64 --print-every 1 --resume " + output.string());
+  REQUIRE_MESSAGE(resumed.exit_code == 0, resumed.err);
+  std::ifstream log(output / "log.jsonl");
+  std::vector<std::int64_t> iterations;
+  int evaluations = 0;
+  for (std::string line; std::getline(log, line);) {
+    const auto record = nlohmann::json::parse(line);  // every line parses: the cut one is gone
+    if (record.contains("evaluation")) ++evaluations;
+    else iterations.push_back(record["global_iteration"].get<std::int64_t>());
+  }
+  CHECK(iterations == std::vector<std::int64_t>{1, 2});
+  CHECK(evaluations == 2);
 }

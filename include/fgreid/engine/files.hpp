@@ -1,6 +1,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
@@ -16,6 +17,10 @@ class JsonLog {
  public:
   /// DataError naming `path` when it cannot be opened for appending.
   explicit JsonLog(const std::filesystem::path& path);
+  /// Before a resumed run appends: drops the records of iterations after `iteration` (a killed
+  /// run logged past its last checkpoint, and the resumed one logs them again) and a line cut
+  /// by the kill, rewriting `path` atomically. Records without "global_iteration" are kept.
+  static void trim_after(const std::filesystem::path& path, std::int64_t iteration);
   void write(const nlohmann::json& record);
 
  private:

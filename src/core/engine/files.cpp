@@ -34,4 +34,23 @@ JsonLog::JsonLog(const std::filesystem::path& path) : out_(path, std::ios::app) 
 
 void JsonLog::write(const nlohmann::json& record) { out_ << record.dump() << '\n' << std::flush; }
 
+void JsonLog::trim_after(const std::filesystem::path& path, std::int64_t iteration) {
+  std::ifstream in(path);
+  if (!in) return;  // nothing logged yet
+  std::string kept, line;
+  bool trimmed = false;
+  while (std::getline(in, line)) {
+    const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    const bool later = record.is_object() && record.contains("global_iteration") &&
+                       record["global_iteration"].is_number() &&
+                       record["global_iteration"].get<std::int64_t>() > iteration;
+    if (record.is_discarded() || !record.is_object() || later) {
+      trimmed = true;
+      continue;
+    }
+    kept += line + '\n';
+  }
+  if (trimmed) write_file_atomically(path, kept);
+}
+
 }  // namespace fgreid

@@ -60,6 +60,7 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
 Trainer::~Trainer() = default;
 
 std::variant<eval::Evaluation, int> Trainer::run() {
+  if (!job_.settings.run.resume.empty()) JsonLog::trim_after(output_ / "log.jsonl", state_.progress.iteration);
   log_ = std::make_unique<JsonLog>(output_ / "log.jsonl");
   display_ = std::make_unique<Progress>(stderr_is_terminal(), job_.settings.train.print_every);
   InterruptGuard interrupts;
@@ -206,7 +207,7 @@ eval::Evaluation Trainer::evaluate_after(int epoch) {
   fmt::print(stderr, "[fgreid] evaluation after epoch {}: rank-1 {:.4f} mAP {:.4f} ({:.1f} s)\n",
              epoch + 1, metrics["rank1"].get<double>(), metrics["mAP"].get<double>(),
              metrics["eval_seconds"].get<double>());
-  log_->write({{"evaluation", metrics}});
+  log_->write({{"evaluation", metrics}, {"global_iteration", state_.progress.iteration}});
   if (job_.settings.train.plot) write_training_curves(output_ / "log.jsonl", output_ / "curves.png");
   state_.meta["epoch"] = epoch + 1;
   state_.meta["metrics"] = metrics;
