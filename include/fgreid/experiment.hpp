@@ -14,6 +14,7 @@
 #include <fgreid/datasets/video.hpp>
 #include <fgreid/defaults/concept.hpp>
 #include <fgreid/detail/policy_adapters.hpp>
+#include <fgreid/engine/extract.hpp>
 #include <fgreid/engine/run.hpp>
 #include <fgreid/engine/settings.hpp>
 #include <fgreid/losses/concept.hpp>
@@ -137,6 +138,7 @@ struct Experiment {
                     .flags = std::move(flags),
                     .data_root = config.run.data_root,
                     .splits = {}};
+    if (!config.run.extract_images.empty()) return extract(job, config);
     if (job.data_root.empty())
       job.data_root = detail::synthetic_data_root(
           D::name, [&](const std::filesystem::path& root) { D::synthesize(root, config.dataset); });
@@ -148,6 +150,26 @@ struct Experiment {
     if (job.splits.train.empty()) throw DataError(job.data_root.string() + ": no training images");
     torch::manual_seed(static_cast<std::uint64_t>(config.run.seed));
     return engine::execute(job, build(config, job.splits));
+  }
+
+  /// --extract-images: the user's own images need no dataset. The network is built for the
+  /// identity count of the weights, and a video recipe's test clips come from its sampler.
+  static int extract(const engine::Job& job, const Config& config) {
+    const auto classes = engine::classes_in_weights(config.run.weights);
+    auto network = M::build(config.model, models::ModelContext{classes, config.data.height, config.data.width});
+    return engine::extract_images(job, *network, test_clip_plan(config.sampler));
+  }
+
+  /// The test clips of a video recipe's sampler (none for images). A sampler is built over
+  /// labels, so a stand-in of P identities × K tracklets builds it for its options alone.
+  static samplers::ClipPlan test_clip_plan(const typename S::Options& options) {
+    if constexpr (VideoSampler<S>) {
+      std::vector<std::int64_t> labels;
+      for (int p = 0; p < options.batch.batch_p; ++p) labels.insert(labels.end(), options.batch.batch_k, p);
+      return S(std::span<const std::int64_t>(labels), options).test_clip_plan();
+    } else {
+      return {};
+    }
   }
 
   /// The policies built for `splits`: the network, the loss, the sampler over the training
@@ -196,7 +218,8 @@ int recipe_main(std::string_view recipe, int argc, char** argv) {
     if (!parse(probe, probe_cli)) return 0;
     typename R::Config config;
     R::defaults(config);
-    const bool synthetic = probe.run.data_root.empty();
+    // --extract-images runs on the user's images: the real-data defaults (input size) apply.
+    const bool synthetic = probe.run.data_root.empty() && probe.run.extract_images.empty();
     if (synthetic) R::synthetic_profile(config);
     cli::CommandLine cli(program, "");
     parse(config, cli);

@@ -39,6 +39,8 @@ struct RunOptions {
   bool summary = false;
   /// After the final evaluation, write query/gallery features to this file (torch.load-able).
   std::filesystem::path extract;
+  /// Instead of training: the features of these images (a folder, a glob or a list file; clips: folders of frames) with --weights, written to --extract FILE (torch.load), FILE .npy and FILE .paths.txt.
+  std::string extract_images;
   /// Evaluate the checkpoint given by --weights instead of training.
   bool evaluate = false;
   /// Model checkpoint to evaluate (--evaluate).
@@ -51,7 +53,7 @@ struct RunOptions {
   bool channels_last = false;
   /// Let cuDNN time its convolution algorithms for the input size once and keep the fastest.
   bool cudnn_benchmark = true;
-  FGREID_REFLECT(RunOptions, data_root, output, overwrite, device, threads, seed, summary, extract, evaluate,
+  FGREID_REFLECT(RunOptions, data_root, output, overwrite, device, threads, seed, summary, extract, extract_images, evaluate,
                  weights, resume, amp, channels_last, cudnn_benchmark);
 };
 

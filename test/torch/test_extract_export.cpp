@@ -1,0 +1,182 @@
+// --extract-images (features of the user's own images with a trained run's weights) and
+// scripts/export (TorchScript and ONNX): the recipe binary's features are checked against the
+// Python definition of the network on the same images, and the exported files against the
+// binary, in Python (torch.jit.load, onnxruntime) and in C++ (torch::jit::load), to 1e-4.
+#include <fgreid/detail/pickle.hpp>
+#include <fgreid/engine/checkpoint.hpp>
+#include <fgreid/models/bnneck.hpp>
+#include <fgreid/models/fgreid.hpp>
+#include <fgreid/models/resnet.hpp>
+#include <fgreid/models/weights.hpp>
+
+#include <doctest/doctest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <torch/script.h>
+
+#include "reference.hpp"
+#include "support.hpp"
+
+#include <fstream>
+#include <random>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace md = fgreid::models;
+using fgreid::test::run_command;
+using fgreid::test::TempDir;
+
+const std::string kRecipe = std::string(FGREID_BINARY_DIR) + "/recipe_market_image";
+const std::string kSize = " --height 64 --width 32 --device cpu --threads 2 --workers 1 --test-batch 2";
+
+/// An FGReID image model whose every part matters (random BatchNorm statistics, a non-zero
+/// non-local output), exported with --export-weights' writer.
+std::shared_ptr<md::FGReIDNetImpl> random_model(const fs::path& exported) {
+  torch::manual_seed(5);
+  auto model = std::dynamic_pointer_cast<md::FGReIDNetImpl>(
+      md::FGReIDImage<>::build({}, md::ModelContext{.num_classes = 5, .height = 64, .width = 32}));
+  torch::NoGradGuard no_grad;
+  for (auto& item : model->named_modules())
+    if (auto* bn = item.value()->as<torch::nn::BatchNorm2d>()) {
+      bn->running_mean.normal_(0.0, 0.1);
+      bn->running_var.uniform_(0.5, 1.5);
+    }
+  model->named_parameters()["w_z.weight"].normal_(0.0, 0.05);
+  md::export_weights(exported, *model);
+  return model;
+}
+
+/// Random-noise images already at the input size (so no resize method can differ), in two folders.
+std::vector<fs::path> write_images(const fs::path& folder, int count) {
+  std::mt19937 random(3);
+  std::vector<fs::path> images;
+  for (int i = 0; i < count; ++i) {
+    cv::Mat image(64, 32, CV_8UC3);
+    for (auto it = image.begin<cv::Vec3b>(); it != image.end<cv::Vec3b>(); ++it)
+      *it = cv::Vec3b(random() % 256, random() % 256, random() % 256);
+    const auto path = folder / (i % 2 ? "b" : "a") / ("img" + std::to_string(i) + ".png");
+    fs::create_directories(path.parent_path());
+    cv::imwrite(path.string(), image);
+    images.push_back(path);
+  }
+  return images;
+}
+
+std::vector<fs::path> written(const TempDir& dir, const std::string& stem) {
+  std::vector<fs::path> files;
+  for (const auto& item : fs::directory_iterator(dir.path()))
+    if (item.path().filename().string().starts_with(stem)) files.push_back(item.path());
+  return files;
+}
+
+// The reference: the network in PyTorch on the same images, preprocessed in Python; then the
+// export and both exported files on that batch (of 5: the export traced a batch of 2).
+const std::string kPython = R"(
+import json, os, subprocess, numpy as np, torch, onnxruntime
+folder = sys.argv[1]
+sys.path.insert(0, os.path.join(SOURCE, 'python'))
+from fgreid.networks import TestFeatures, build_network, preprocess
+saved = torch.load(f'{folder}/feats.pt', weights_only=True)
+paths = open(f'{folder}/feats.paths.txt').read().splitlines()
+assert saved['paths'] == paths, (saved['paths'], paths)
+ours = saved['features']
+assert np.array_equal(np.load(f'{folder}/feats.npy'), ours.numpy())
+x = preprocess(paths, 64, 32)
+torch.save({'x': x, 'features': ours}, f'{folder}/batch.pt')
+model = TestFeatures(build_network(torch.load(f'{folder}/model.pt', weights_only=True), False), True, True)
+with torch.no_grad():
+    reference = model(x)
+subprocess.run([sys.executable, os.path.join(SOURCE, 'scripts', 'export'), '--weights', f'{folder}/model.pt', '--torchscript', f'{folder}/model.ts',
+                '--onnx', f'{folder}/model.onnx', '--height', '64', '--width', '32'], check=True)
+with torch.no_grad():
+    scripted = torch.jit.load(f'{folder}/model.ts')(x)
+session = onnxruntime.InferenceSession(f'{folder}/model.onnx', providers=['CPUExecutionProvider'])
+onnx = torch.from_numpy(session.run(None, {'input': x.numpy()})[0])
+diff = lambda a: float((a - ours).abs().max())
+print(json.dumps({'count': len(paths), 'reference': diff(reference), 'torchscript': diff(scripted),
+                  'onnx': diff(onnx), 'norm': float(ours.norm(dim=1).mean())}))
+)";
+
+}  // namespace
+
+TEST_CASE("extracted features equal the Python network's, and the exported models equal both" *
+          doctest::timeout(900)) {
+  TempDir dir;
+  auto model = random_model(dir / "model.pt");
+  const auto images = write_images(dir / "photos", 5);
+  const auto r = run_command(kRecipe + kSize + " --weights " + (dir / "model.pt").string() + " --extract-images " +
+                             (dir / "photos").string() + " --extract " + (dir / "feats.pt").string());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto summary = nlohmann::json::parse(fgreid::test::last_line(r.out));
+  CHECK(summary["count"] == 5);
+  CHECK(summary["dim"] == 2048);
+  CHECK(r.err.find("extracting 5/5") != std::string::npos);
+
+  const auto script = "SOURCE = " + nlohmann::json(std::string(FGREID_SOURCE_DIR)).dump() + "\n" + kPython;
+  const auto result = fgreid::test::run_python_reference(script, dir);
+  CHECK(result["count"] == 5);
+  CHECK(result["norm"].get<double>() == doctest::Approx(1.0));  // the recipe's flip + L2
+  CHECK(result["reference"].get<double>() < 1e-4);
+  CHECK(result["torchscript"].get<double>() < 1e-4);
+  CHECK(result["onnx"].get<double>() < 1e-4);
+
+  // C++ deployment: torch::jit::load on the same batch.
+  const auto batch = fgreid::detail::load_tensor_dict(dir / "batch.pt");
+  REQUIRE(batch.size() == 2);
+  auto scripted = torch::jit::load((dir / "model.ts").string());
+  torch::NoGradGuard no_grad;
+  const auto features = scripted.forward({batch[0].second}).toTensor();
+  CHECK((features - batch[1].second).abs().max().item<double>() < 1e-4);
+
+  // A checkpoint (best.pt) gives the same features as the exported weights.
+  fgreid::engine::save_checkpoint(dir / "best.pt", *model,
+                                  {{"model", std::string(md::FGReIDImage<>::name)}, {"num_classes", 5}});
+  const auto again = run_command(kRecipe + kSize + " --weights " + (dir / "best.pt").string() + " --extract-images '" +
+                                 (dir / "photos/*/*.png").string() + "' --extract " + (dir / "again.pt").string());
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  const auto first = fgreid::detail::load_tensor_dict(dir / "feats.pt");
+  const auto second = fgreid::detail::load_tensor_dict(dir / "again.pt");
+  CHECK(torch::equal(first.at(0).second, second.at(0).second));
+}
+
+TEST_CASE("--extract-images refuses bad input by name and writes nothing") {
+  TempDir dir;
+  (void)random_model(dir / "model.pt");
+  const auto images = write_images(dir / "photos", 2);
+  const auto extract = [&](const std::string& source, const fs::path& weights) {
+    return run_command(kRecipe + kSize + " --weights " + weights.string() + " --extract-images " + source +
+                       " --extract " + (dir / "feats.pt").string());
+  };
+  SUBCASE("a list naming a missing image") {
+    std::ofstream(dir / "list.txt") << images[0].string() << "\nphotos/gone.png\n";
+    const auto r = extract((dir / "list.txt").string(), dir / "model.pt");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("list.txt:2: " + (dir / "photos/gone.png").string() + ": no such file") != std::string::npos);
+  }
+  SUBCASE("a corrupt image") {
+    std::ofstream(dir / "photos/a/broken.jpg") << "not a jpeg";
+    const auto r = extract((dir / "photos").string(), dir / "model.pt");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("broken.jpg: cannot decode the image") != std::string::npos);
+  }
+  SUBCASE("the weights of another model") {
+    auto baseline = md::BNNeck<md::ResNet<50>>::build({}, md::ModelContext{.num_classes = 5});
+    md::export_weights(dir / "baseline.pt", *baseline);
+    const auto r = extract((dir / "photos").string(), dir / "baseline.pt");
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("baseline.pt") != std::string::npos);
+    CHECK(r.err.find("backbone.") != std::string::npos);  // the keys that do not fit are listed
+  }
+  SUBCASE("no weights, no output") {
+    auto r = run_command(kRecipe + kSize + " --extract-images " + (dir / "photos").string() + " --extract " +
+                         (dir / "feats.pt").string());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--extract-images needs --weights") != std::string::npos);
+    r = run_command(kRecipe + kSize + " --weights " + (dir / "model.pt").string() + " --extract-images " +
+                    (dir / "photos").string());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--extract-images needs --extract FILE") != std::string::npos);
+  }
+  CHECK(written(dir, "feats").empty());
+}
