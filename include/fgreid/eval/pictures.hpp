@@ -32,6 +32,7 @@ enum class MatchKind {
   correct,  ///< same identity, another camera: green border
   wrong,    ///< another identity: red border
   junk,     ///< same identity and camera (ignored by the metrics): greyed, grey border
+  unlabelled,  ///< no identities to judge by (fgreid_search): the query's dark border
 };
 
 /// One row of a ranked-retrieval grid.

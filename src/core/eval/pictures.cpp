@@ -198,7 +198,8 @@ void write_rank_grid(const std::filesystem::path& png, std::span<const RankedQue
       const MatchKind kind = rows[r].kinds[k];
       const cv::Scalar frame = kind == MatchKind::correct ? bgr(kCorrectBgr)
                                : kind == MatchKind::wrong ? bgr(kWrongBgr)
-                                                          : bgr(kJunkBgr);
+                               : kind == MatchKind::junk  ? bgr(kJunkBgr)
+                                                          : bgr(kQueryBgr);
       const cv::Rect framed =
           place(rows[r].gallery_images[k], r, k + 1, frame, kind == MatchKind::junk);
       centred_text(canvas, std::to_string(k + 1), framed.x + framed.width / 2,
