@@ -267,3 +267,19 @@ TEST_CASE("the synthetic CUHK03 is read by its own loader, new protocol and clas
   CHECK(classic.num_train_ids() == 54);
   CHECK(id_set(classic.query).size() == 6);
 }
+
+TEST_CASE("CUHK03 frames are the image slot, as the seed's generate_seq_cuhk03.py reads the name") {
+  fgreid::test::TempDir root;
+  ds::CUHK03::synthesize(root / "cuhk03", {});
+  for (const bool classic : {false, true}) {
+    const auto splits = ds::CUHK03::load(root / "cuhk03", {.cuhk03_classic = classic});
+    for (const auto* subset : {&splits.train, &splits.query, &splits.gallery})
+      for (const auto& entry : *subset) {
+        // C_PPP_V_II.png: the seed's int(name.split("_")[-1].split(".")[0]) is II
+        const auto name = entry.images.front().stem().string();
+        CHECK(entry.frame == std::stoll(name.substr(name.rfind('_') + 1)));
+        CHECK(entry.frame >= 1);
+        CHECK(entry.frame <= 10);
+      }
+  }
+}

@@ -70,3 +70,30 @@ TEST_CASE("the synthetic VRIC is written in its release's layout and reads back"
   CHECK(splits.gallery.size() == 80);  // one probe and one gallery image per test vehicle
   check_learnable_layout(splits);
 }
+
+TEST_CASE("VRIC frames are read from the image names as the seed's st-ReID does") {
+  fgreid::test::TempDir root;
+  SUBCASE("names that carry one: the last field without its first three characters") {
+    write_image(root / "train_images" / "MVI_20011_img00042.jpg");
+    write_image(root / "probe_images" / "0005_07_00_fr00007.jpg");
+    write_image(root / "gallery_images" / "0005_09_00_fr01234.jpg");
+    write_text(root / "vric_train.txt", "MVI_20011_img00042.jpg 17 1\n");
+    write_text(root / "vric_probe.txt", "0005_07_00_fr00007.jpg 5 7\n");
+    write_text(root / "vric_gallery.txt", "0005_09_00_fr01234.jpg 5 9\n");
+    const auto splits = ds::VRIC::load(root.path(), {});
+    CHECK(splits.train.at(0).frame == 42);
+    CHECK(splits.query.at(0).frame == 7);
+    CHECK(splits.gallery.at(0).frame == 1234);
+  }
+  SUBCASE("names that carry none: unknown (-1), so st-ReID says it cannot run") {
+    write_vric(root.path());
+    const auto splits = ds::VRIC::load(root.path(), {});
+    for (const auto& entry : splits.train) CHECK(entry.frame == -1);
+  }
+  SUBCASE("the synthetic stand-in carries them") {
+    ds::VRIC::synthesize(root.path(), {});
+    const auto splits = ds::VRIC::load(root.path(), {});
+    for (const auto* subset : {&splits.train, &splits.query, &splits.gallery})
+      for (const auto& entry : *subset) CHECK(entry.frame >= 0);
+  }
+}

@@ -13,7 +13,9 @@
 // H×W×3 uint8 images, and `testsets`, a 1×20 cell of 100×2 [pair, person] lists: the classic
 // splits. Extraction follows torchreid: image (pair c, person p, view v, slot i) becomes
 // images_<boxes>/c_ppp_v_ii.png. The camera is the view, 0 or 1. Identities are numbered over
-// the pairs (pair 1's persons first) from 1, as the new protocol's `labels` number them.
+// the pairs (pair 1's persons first) from 1, as the new protocol's `labels` number them. The
+// frame (st-ReID's clock) is what the seed reads (tools/generate_seq_cuhk03.py: the last `_`
+// field of the name): the slot II, 1..10.
 #include <fgreid/enum_names.hpp>
 #include <fgreid/datasets/concept.hpp>
 #include <fgreid/datasets/validation.hpp>

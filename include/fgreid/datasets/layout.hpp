@@ -68,6 +68,12 @@ void require_file(const std::filesystem::path& file, std::string_view needs);
 /// folders named like images, are not images of the release).
 [[nodiscard]] std::vector<std::filesystem::path> jpg_files(const std::filesystem::path& folder);
 
+/// The seed's frame number of an image name, as its st-ReID generators read it
+/// (tools/generate_seq_*.py): `int(name.split("_")[-1].split(".")[0][skip:])`, the last
+/// `_`-separated field up to its first `.`, less its first `skip` characters. -1 when that is
+/// not a number (where the seed would fail).
+[[nodiscard]] std::int64_t seed_name_frame(std::string_view name, std::size_t skip = 0);
+
 /// Relabels training pids 0..N-1 in ascending order of the release's ids, in place.
 void relabel_ascending(std::vector<Entry>& train);
 

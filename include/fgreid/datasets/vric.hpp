@@ -5,7 +5,9 @@
 //   <root>/[VRIC/]vric_{train,probe,gallery}.txt      lines "<image name> <id> <camera>"
 //                 {train,probe,gallery}_images/<image name>
 //
-// Cameras are 1-based in the lists. Image names carry nothing the loader needs.
+// Cameras are 1-based in the lists. The frame (st-ReID's clock) is the seed's reading of the
+// image name (tools/generate_seq_vric.py): the last `_` field without its first three
+// characters, "..._fr00042.jpg" → 42; -1 where the name has no such number.
 #include <fgreid/datasets/concept.hpp>
 #include <fgreid/datasets/validation.hpp>
 #include <fgreid/options.hpp>

@@ -227,8 +227,9 @@ Splits CUHK03::load(const std::filesystem::path& root, const Options& options) {
       ++id;
       const bool is_test = tested.contains({person.pair + 1, person.person + 1});
       for (const auto slot : person.slots) {
-        Entry entry{.images = {images / cuhk03_image_name(person.pair, person.person, slot)},
-                    .pid = id, .camid = slot < 5 ? 0 : 1, .frame = -1};
+        const auto name = cuhk03_image_name(person.pair, person.person, slot);
+        Entry entry{.images = {images / name}, .pid = id, .camid = slot < 5 ? 0 : 1,
+                    .frame = seed_name_frame(name)};
         if (is_test) {
           query.push_back(entry);
           gallery.push_back(std::move(entry));
@@ -256,7 +257,7 @@ Splits CUHK03::load(const std::filesystem::path& root, const Options& options) {
         list.push_back({.images = {std::move(image)},
                         .pid = protocol->labels[static_cast<std::size_t>(index - 1)],
                         .camid = camera,
-                        .frame = -1});
+                        .frame = seed_name_frame(name)});
       }
       return list;
     };

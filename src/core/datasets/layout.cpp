@@ -1,4 +1,6 @@
 #include <fgreid/datasets/layout.hpp>
+
+#include <charconv>
 #include <fgreid/error.hpp>
 
 #include <fmt/format.h>
@@ -17,6 +19,16 @@ void require_folder(const std::filesystem::path& folder, std::string_view needs)
 void require_file(const std::filesystem::path& file, std::string_view needs) {
   if (!std::filesystem::is_regular_file(file))
     throw DataError(fmt::format("{}: file not found ({})", file.string(), needs));
+}
+
+std::int64_t seed_name_frame(std::string_view name, std::size_t skip) {
+  if (const auto underscore = name.rfind('_'); underscore != std::string_view::npos) name.remove_prefix(underscore + 1);
+  name = name.substr(0, name.find('.'));
+  if (name.size() <= skip) return -1;
+  name.remove_prefix(skip);
+  std::int64_t frame = -1;
+  const auto [end, error] = std::from_chars(name.data(), name.data() + name.size(), frame);
+  return error == std::errc() && end == name.data() + name.size() && frame >= 0 ? frame : -1;
 }
 
 std::filesystem::path release_base(const std::filesystem::path& root, std::string_view release) {

@@ -45,6 +45,9 @@ std::vector<Entry> read_list_of(const std::filesystem::path& list,
       throw DataError(fmt::format(
           "{}:{}: {}: no camera 01..{} in the third '_' field of the name (expected e.g. "
           "0000_000_01_0303morning_0015_0.jpg)", list.string(), line.number, relative, camera_count));
+    // No frame: the seed tests MSMT17 in Image.py's mode 3, which reads none, and has no
+    // tools/generate_seq_msmt17.py; the name's fifth field is a frame of a day-part video
+    // (0303morning), on no clock shared across the day, so st-ReID is not offered here.
     entries.push_back({.images = {listed_image(list, line, folder, relative)},
                        .pid = pid,
                        .camid = *camera - 1,

@@ -34,10 +34,12 @@ std::vector<Entry> read_subset(const std::filesystem::path& base, std::size_t su
     if (camera < 1)
       throw DataError(fmt::format("{}:{}: camera {} out of range (cameras count from 1)",
                                   list.string(), line.number, camera));
+    // tools/generate_seq_vric.py and video_loader.py's mode 6 (VRIC):
+    // frame = name.split("_")[-1].split(".")[0][3:]
     entries.push_back({.images = {listed_image(list, line, folder, line.fields[0])},
                        .pid = pid,
                        .camid = camera - 1,
-                       .frame = -1});
+                       .frame = seed_name_frame(std::filesystem::path(line.fields[0]).filename().string(), 3)});
   }
   return entries;
 }
@@ -65,7 +67,7 @@ void write_synthetic_vric(const std::filesystem::path& root, std::uint64_t seed)
   const auto base = root / release_folder;
   const auto sightings = write_release(base, spec, [](const Sighting& s) {
     return std::filesystem::path(subsets[static_cast<std::size_t>(s.subset)].second) /
-           fmt::format("{:04d}_{:02d}_{:02d}.jpg", s.pid, s.camera + 1, s.index);
+           fmt::format("{:04d}_{:02d}_{:02d}_fr{:05d}.jpg", s.pid, s.camera + 1, s.index, s.frame);
   }, seed);
   std::array<std::ofstream, 3> lists{std::ofstream(base / subsets[0].first),
                                      std::ofstream(base / subsets[1].first),
