@@ -2,6 +2,7 @@
 //   fgreid_eval --features FILE [--metric euclidean|cosine] [--max-rank N]
 //               [--protocol torchreid|seed] [--rerank [--k1 N --k2 N --lambda X]]
 //               [--st-reid ...] [--single-shot-repeats N] [--cmc-plot PNG]
+//               [--aqe-k K [--aqe-alpha A --aqe-times T]] [--roc [--roc-plot PNG]]
 // Prints run_suite()'s metrics as one JSON line on stdout: the visual metrics at the top, one
 // object per extra evaluation. The flags are generated from OfflineOptions, SuiteOptions,
 // RerankOptions and StReidOptions, the same fields a recipe's evaluation flags come from.

@@ -117,4 +117,15 @@ TEST_CASE("a tracklet's test feature is the mean of its clips' features, in orde
                                                               torch::Device(torch::kCPU));
   const double x = 2 * clip_means / 3, y = 2.0;  // flip adds the same feature again, then L2
   CHECK(flipped[0][0].item<double>() == doctest::Approx(x / std::sqrt(x * x + y * y)).epsilon(1e-5));
+
+  // --normalize-clips (evaluate_videos.py's test_rerank2): each clip's feat + flipped feat is
+  // L2-normalised, then the clips are averaged, with no L2 after.
+  eval.normalize_features = false;
+  eval.normalize_clips = true;
+  const auto per_clip = fgreid::eval::extract_features(model, tracklets, plan, data, eval, torch::Device(torch::kCPU));
+  const double means[3] = {(normalised(20) + normalised(40)) / 2, (normalised(60) + normalised(80)) / 2, normalised(100)};
+  double first = 0, second = 0;
+  for (const double m : means) first += m / std::sqrt(m * m + 1) / 3, second += 1 / std::sqrt(m * m + 1) / 3;
+  CHECK(per_clip[0][0].item<double>() == doctest::Approx(first).epsilon(1e-5));
+  CHECK(per_clip[0][1].item<double>() == doctest::Approx(second).epsilon(1e-5));
 }

@@ -11,7 +11,8 @@ namespace fgreid::defaults {
 enum class TestFeatures {
   /// feat(x) + feat(flipped x), then L2-normalised (market, duke, veri, vric, cuhk03).
   flip_normalized,
-  /// The model's feature as it is (cuhk01, vehicleid, the video datasets).
+  /// The model's feature as it is (cuhk01, grid, msmt17 and every other dataset Image.py does
+  /// not name: its mode 3; vehicleid: mode 7; the video datasets).
   raw,
 };
 
@@ -58,13 +59,17 @@ struct Seed {
 };
 
 /// The seed's video recipes (Video.py): Seed's defaults with raw test features (averaged over
-/// a tracklet's clips), 600 epochs and test batches of 32 clips; and a synthetic profile whose
-/// batches hold as many frames as the image recipes' (8 identities × 4 tracklets × 2 frames).
+/// a tracklet's clips), 600 epochs, test batches of 32 clips and best.pt by mAP; and a synthetic
+/// profile whose batches hold as many frames as the image recipes' (8 identities × 4 tracklets
+/// × 2 frames).
 struct SeedVideo {
   static void defaults(engine::Settings& settings) {
     Seed<TestFeatures::raw>::defaults(settings);
     settings.train.max_epoch = 600;
     settings.data.test_batch = 32;  // clips of --seq-len frames
+    // Video.py:69 `parser.add_argument('-f', '--focus', type=str, default='map', ...)`: every
+    // video dataset keeps its best model by mAP.
+    settings.train.best_metric = engine::SelectionMetric::mAP;
   }
 
   /// K stays 4 because the variance term's prototype divides by a hard-coded 4 (the seed's
@@ -76,6 +81,25 @@ struct SeedVideo {
     Seed<TestFeatures::raw>::synthetic_profile(config);
     config.sampler.batch = {.batch_p = 8, .batch_k = 4};
     config.sampler.clips.seq_len = 2;
+  }
+};
+
+/// How the seed reports a video dataset it evaluates after training (README "Mars": "Do not
+/// evaluate model and just save all of them", then evaluate_videos.py): VideoDataset
+/// sample='test' with max_length `MaxFrames` (evaluate_videos.py:85, 32 for MARS; 40 otherwise,
+/// :96), and per clip the flipped clip's feature added and the sum L2-normalised before the
+/// tracklet's mean (test_rerank2, :205-220).
+template <int MaxFrames>
+struct SeedVideoEvaluation {
+  template <class Config>
+  static void defaults(Config& config) {
+    static_assert(VideoSampler<typename Config::SamplerPolicy>,
+                  "defaults::SeedVideoEvaluation plans test clips: it needs a VideoSampler (samplers::VideoPK)");
+    config.sampler.clips.test_sampling = samplers::TestSampling::sampled;
+    config.sampler.clips.max_test_frames = MaxFrames;
+    config.eval.flip_test = true;
+    config.eval.normalize_clips = true;
+    config.eval.normalize_features = false;
   }
 };
 

@@ -27,6 +27,14 @@ nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Mod
                                const std::vector<std::pair<std::string, torch::Tensor>>& extra = {},
                                torch::optim::Optimizer* optimizer = nullptr);
 
+/// --evaluate and --checkpoints: load_checkpoint for testing only. The classifier
+/// ("classifier.*") and the `extra` tensors are off the test path, so where they are stored in
+/// another shape (a run on another dataset: another identity count) they are left as they are
+/// and listed in the returned meta's "skipped"; every other tensor must fit as in load_checkpoint.
+nlohmann::json load_for_evaluation(const std::filesystem::path& path, torch::nn::Module& model,
+                                   const std::string& model_name,
+                                   const std::vector<std::pair<std::string, torch::Tensor>>& extra = {});
+
 /// `--init-from`: starts `model` from a checkpoint of another run, possibly another recipe
 /// (VehicleID -> VeRi, or a video model's trunks into an image model). Only tensors whose names
 /// start with `prefix` (empty: all) are taken; those of the classifier are dropped when the

@@ -43,8 +43,10 @@ struct RunOptions {
   std::string extract_images;
   /// Evaluate the checkpoint given by --weights instead of training.
   bool evaluate = false;
-  /// Model checkpoint to evaluate (--evaluate).
+  /// Model checkpoint to evaluate (--evaluate); a classifier of another identity count (another dataset's run) is skipped.
   std::filesystem::path weights;
+  /// Evaluate every checkpoint (*.pt) of this run folder instead of training: raw and flip + L2 features × euclidean and cosine × plain, re-ranked, st-ReID (where the dataset has frames), st-ReID + re-ranked; a table, checkpoints.csv and checkpoints.png.
+  std::filesystem::path checkpoints;
   /// Continue an interrupted run exactly: its output folder (takes last.pt) or a checkpoint file.
   std::filesystem::path resume;
   /// Mixed precision on CUDA: bf16, fp16 (with a gradient scaler) or off.
@@ -54,7 +56,7 @@ struct RunOptions {
   /// Let cuDNN time its convolution algorithms for the input size once and keep the fastest.
   bool cudnn_benchmark = true;
   FGREID_REFLECT(RunOptions, data_root, output, overwrite, device, threads, seed, summary, extract, extract_images, evaluate,
-                 weights, resume, amp, channels_last, cudnn_benchmark);
+                 weights, checkpoints, resume, amp, channels_last, cudnn_benchmark);
 };
 
 struct WeightsOptions {
@@ -115,9 +117,11 @@ struct TrainOptions {
   double gamma = 0.1;
   /// Print a progress line every this many iterations.
   int print_every = 20;
+  /// Also keep the model at every this many epochs as epoch_<n>.pt (n 1-based, for --checkpoints); 0 = none.
+  int keep_every = 0;
   FGREID_REFLECT(TrainOptions, max_epoch, optimizer, momentum, nesterov, decay_bias_bn, schedule,
                  best_metric, plot, epoch_iterations, eval_start, eval_every, lr, weight_decay, warmup_epochs,
-                 warmup_factor, milestones, gamma, print_every);
+                 warmup_factor, milestones, gamma, print_every, keep_every);
 };
 
 struct DataOptions {
@@ -149,6 +153,8 @@ struct EvalOptions {
   bool flip_test = false;
   /// L2-normalise features before measuring distances.
   bool normalize_features = false;
+  /// Video: L2-normalise each clip's feature before averaging a tracklet's clips (evaluate_videos.py's flip + L2).
+  bool normalize_clips = false;
   /// Longest CMC curve reported.
   int max_rank = 50;
   /// Draw this many queries with their top-10 gallery images as ranks.png at each evaluation; 0 = none.
@@ -157,7 +163,7 @@ struct EvalOptions {
   int visualize_attention = 0;
   /// At each evaluation, plot the centers, classifier weights and training features by identity (2-D PCA).
   bool plot_centers = false;
-  FGREID_REFLECT(EvalOptions, metric, flip_test, normalize_features, max_rank, visualize_ranks,
+  FGREID_REFLECT(EvalOptions, metric, flip_test, normalize_features, normalize_clips, max_rank, visualize_ranks,
                  visualize_attention, plot_centers);
 };
 

@@ -38,6 +38,10 @@ class RunState {
 
   /// Writes the checkpoint atomically (temporary file + rename).
   void save(const std::filesystem::path& path) const;
+  /// --keep-every: the model and the loss's state after `epoch` (1-based, meta["epoch"]) only,
+  /// without optimiser or progress (a third of save()'s size): for --evaluate and --checkpoints,
+  /// not for --resume.
+  void save_model(const std::filesystem::path& path, int epoch) const;
   /// --resume: restores everything from `file`, a checkpoint of recipe `recipe`. DataError
   /// naming the file when it is of another recipe or model, holds no progress or does not fit.
   void resume(const std::filesystem::path& file, const std::string& recipe);

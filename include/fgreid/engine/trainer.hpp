@@ -49,6 +49,8 @@ class Trainer {
   int stop(int signal);
   /// Evaluates after `epoch`, logs, saves last.pt and (when the metric improved) best.pt.
   eval::Evaluation evaluate_after(int epoch);
+  /// --keep-every: epoch_<n>.pt after every n-th epoch.
+  void keep(int epoch) const;
 
   const Job& job_;
   Parts& parts_;

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <string>
@@ -49,6 +50,11 @@ class Evaluator {
                                       const std::filesystem::path& output,
                                       const std::string& tag) const;
 
+  /// Both test views of the query and gallery from one pass of the model (extract_feature_views):
+  /// {raw, flip + L2} feature sets with their labels, frames and training times.
+  [[nodiscard]] std::array<FeatureSet, 2> feature_views(models::ReidModuleImpl& model,
+                                                        torch::Device device) const;
+
   /// Test features [N, D] of `entries` (float, CPU), with the settings' flip and normalisation
   /// (`eval`), averaged over the test clips for a video dataset.
   [[nodiscard]] torch::Tensor features_of(models::ReidModuleImpl& model,
@@ -58,6 +64,8 @@ class Evaluator {
 
  private:
   [[nodiscard]] FeatureSet feature_set(models::ReidModuleImpl& model, torch::Device device) const;
+  /// `set` with the labels, frames and training times of the splits.
+  void describe(FeatureSet& set) const;
   void average_over_trials(const FeatureSet& first, nlohmann::json& metrics) const;
   void draw_ranks(const std::filesystem::path& png, const std::vector<float>& distances) const;
   void draw_model_pictures(models::ReidModuleImpl& model, torch::Device device,

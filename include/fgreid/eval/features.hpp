@@ -30,11 +30,24 @@ struct ClipEntries {
 /// Features [N, D] (float, CPU) of the N `entries`, --test-batch inputs at a time through the
 /// model's inference forward in eval mode: of each image (`clips` empty), or the mean over
 /// each tracklet's `clips` of the feature of the clip [B, T, 3, H, W]. eval.flip_test adds the
-/// feature of the horizontally flipped input; eval.normalize_features L2-normalises the result.
+/// feature of the horizontally flipped input; eval.normalize_clips L2-normalises each clip's
+/// feature before the mean; eval.normalize_features L2-normalises the result.
 [[nodiscard]] torch::Tensor extract_features(models::ReidModuleImpl& model,
                                              const std::vector<datasets::Entry>& entries,
                                              const samplers::ClipPlan& clips,
                                              const engine::DataOptions& data,
                                              const engine::EvalOptions& eval, torch::Device device);
+
+/// The two test features the seed compares (evaluate_image.py), from one pass of the model:
+/// `raw`, the model's feature, and `flip_normalized`, feat(x) + feat(flipped x) L2-normalised
+/// (for video: of the tracklet's clip means). Each [N, D] float on the CPU.
+struct FeatureViews {
+  torch::Tensor raw, flip_normalized;
+};
+[[nodiscard]] FeatureViews extract_feature_views(models::ReidModuleImpl& model,
+                                                 const std::vector<datasets::Entry>& entries,
+                                                 const samplers::ClipPlan& clips,
+                                                 const engine::DataOptions& data,
+                                                 torch::Device device);
 
 }  // namespace fgreid::eval

@@ -23,7 +23,9 @@ namespace fgreid::eval {
 struct SuiteResult {
   /// to_json() of the visual metrics at the top level (with the default options exactly what
   /// evaluate_features gives), "protocol": "seed" under --protocol seed, and one object per
-  /// extra evaluation run: "single_shot", "rerank", "st_reid", "st_reid_rerank".
+  /// extra evaluation run: "single_shot", "rerank", "st_reid", "st_reid_rerank"; with --aqe-k
+  /// "aqe" (its settings; every run measured the expanded features); with --roc "roc"
+  /// (roc.hpp's to_json of the last run's distances, and "of": that run's label).
   nlohmann::json metrics;
   /// One CMC curve per evaluation run, labelled, in the order above.
   std::vector<CmcCurve> curves;

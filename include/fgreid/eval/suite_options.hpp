@@ -26,10 +26,22 @@ struct SuiteOptions {
   int single_shot_repeats = 0;
   /// Write the CMC curves of every evaluation run to this PNG; empty = none.
   std::filesystem::path cmc_plot;
-  FGREID_REFLECT(SuiteOptions, protocol, rerank, st_reid, single_shot_repeats, cmc_plot);
+  /// Average query expansion (fast-reid's TEST.AQE) before every run: each feature becomes the mean of its top-k neighbours' (itself included) weighted by cosine^alpha; 0 = off (fast-reid: 5).
+  int aqe_k = 0;
+  /// AQE: exponent of the cosine weights.
+  double aqe_alpha = 3.0;
+  /// AQE: rounds of expansion.
+  int aqe_times = 1;
+  /// Also report the ROC of the last run's distances: TPR (same identity, another camera) at FPR (other identities) 1e-4, 1e-3, 1e-2.
+  bool roc = false;
+  /// With --roc, draw the ROC curve into this PNG (a recipe: roc.png in its output).
+  std::filesystem::path roc_plot;
+  FGREID_REFLECT(SuiteOptions, protocol, rerank, st_reid, single_shot_repeats, cmc_plot, aqe_k,
+                 aqe_alpha, aqe_times, roc, roc_plot);
 
   /// Throws UsageError naming the flag when a value is out of range (k1 in 1..1000, k2 in
-  /// 1..k1+1, lambda in [0, 1], single_shot_repeats >= 0, positive st-ReID bins and widths).
+  /// 1..k1+1, lambda in [0, 1], single_shot_repeats >= 0, positive st-ReID bins and widths,
+  /// aqe_k >= 0, aqe_times >= 1, finite aqe_alpha).
   void check(const RerankOptions& reranking, const StReidOptions& st) const;
 };
 

@@ -34,6 +34,15 @@ enum class ClipSampling {
   chunks,
 };
 
+/// Which clips of a tracklet are tested.
+enum class TestSampling {
+  /// Every clip in order, at most --max-test-clips (Video.py's test, VideoDataset 'dense').
+  dense,
+  /// evaluate_videos.py's (VideoDataset 'test'): --max-test-frames frames drawn from a longer
+  /// tracklet, in order, cut into clips of seq-len.
+  sampled,
+};
+
 /// The clips a video sampler cuts from tracklets, in training and at test time.
 struct ClipOptions {
   /// Frames per clip, in training and at test time (the seed's --seq-len).
@@ -42,7 +51,11 @@ struct ClipOptions {
   ClipSampling clip_sampling = ClipSampling::chunks;
   /// Test time: at most this many clips per tracklet, the first ones (the seed: 33 for MARS, 41 otherwise); their features are averaged.
   int max_test_clips = 41;
-  FGREID_REFLECT(ClipOptions, seq_len, clip_sampling, max_test_clips);
+  /// Test clips: dense (every clip in order, at most --max-test-clips) or sampled (evaluate_videos.py: --max-test-frames frames drawn in order).
+  TestSampling test_sampling = TestSampling::dense;
+  /// With --test-sampling sampled: frames kept of a longer tracklet (the seed's max_length: 32 for MARS, 40 otherwise).
+  int max_test_frames = 40;
+  FGREID_REFLECT(ClipOptions, seq_len, clip_sampling, max_test_clips, test_sampling, max_test_frames);
 };
 
 /// The frames (indices into Entry::images) of a tracklet's training clip, drawn from a seed.
@@ -56,4 +69,8 @@ using ClipPlan = std::function<std::vector<std::vector<std::size_t>>(const datas
 template <>
 struct fgreid::EnumNames<fgreid::samplers::ClipSampling> {
   static constexpr std::array<std::string_view, 2> values{"consecutive", "chunks"};
+};
+template <>
+struct fgreid::EnumNames<fgreid::samplers::TestSampling> {
+  static constexpr std::array<std::string_view, 2> values{"dense", "sampled"};
 };

@@ -31,6 +31,25 @@ namespace fgreid::samplers {
 [[nodiscard]] std::vector<std::vector<std::size_t>> test_clips(std::size_t frames, std::size_t seq_len,
                                                                std::size_t max_clips);
 
+/// The frames evaluate_videos.py tests of a tracklet of `frames` frames (VideoDataset 'test'):
+/// all of them when fewer than `max_frames`; otherwise, with e = frames / max_frames,
+/// x = max_frames·(e + 1) − frames drawn from the first e·x frames and the other
+/// frames − max_frames·e from the rest, each part in order (from `seed`, mt19937_64).
+[[nodiscard]] std::vector<std::size_t> sampled_test_frames(std::size_t frames, std::size_t max_frames,
+                                                           std::uint64_t seed);
+
+/// evaluate_videos.py's clips of chosen `frames`: runs of `seq_len` in order; when the count is
+/// not a multiple, its last `left` frames are cycled to a full clip and appended, as the seed's
+/// `indices + last_seq` does ([0..9], seq_len 4 → [0..3], [4..7], [8, 9, 8, 9]).
+[[nodiscard]] std::vector<std::vector<std::size_t>> clips_of_frames(std::vector<std::size_t> frames,
+                                                                    std::size_t seq_len);
+
+/// Throws UsageError for a clip length, test clip count or test frame count below 1.
+void check_clip_options(const ClipOptions& clips);
+
+/// The test clips of `clips.test_sampling` (test_clips or sampled_test_frames + clips_of_frames).
+[[nodiscard]] ClipPlan plan_test_clips(const ClipOptions& clips);
+
 /// The seed's RandomIdentitySampler (tools/samplers.py): each epoch visits every identity once,
 /// in a random order, with K of its tracklets (drawn with replacement only when it has fewer);
 /// P consecutive identities make a batch and the last partial batch is dropped.
@@ -62,7 +81,7 @@ class VideoPK {
   struct Options {
     /// P identities × K tracklets (--batch-p, --batch-k).
     BatchOptions batch{.batch_p = P, .batch_k = K};
-    /// The clips of a tracklet (--seq-len, --clip-sampling, --max-test-clips).
+    /// The clips of a tracklet (--seq-len, --clip-sampling, --max-test-clips, --test-sampling, --max-test-frames).
     ClipOptions clips{.seq_len = SeqLen, .clip_sampling = Sampling, .max_test_clips = MaxTestClips};
     FGREID_REFLECT(Options, batch, clips);
   };
@@ -82,14 +101,9 @@ class VideoPK {
     };
   }
 
-  /// The test clips of a tracklet.
-  [[nodiscard]] ClipPlan test_clip_plan() const {
-    const auto seq_len = static_cast<std::size_t>(options_.clips.seq_len);
-    const auto max_clips = static_cast<std::size_t>(options_.clips.max_test_clips);
-    return [seq_len, max_clips](const datasets::Entry& entry) {
-      return test_clips(entry.images.size(), seq_len, max_clips);
-    };
-  }
+  /// The test clips of a tracklet (sampled: the same frames at every evaluation, drawn from a
+  /// seed of the tracklet's first image name).
+  [[nodiscard]] ClipPlan test_clip_plan() const { return plan_test_clips(options_.clips); }
 
  private:
   static Options check(const Options& options);
@@ -98,12 +112,9 @@ class VideoPK {
   IdentityTracklets sampler_;
 };
 
-/// Throws UsageError for a clip length or test clip count below 1.
-void check_clip_options(int seq_len, int max_test_clips);
-
 template <int P, int K, int SeqLen, ClipSampling Sampling, int MaxTestClips>
 auto VideoPK<P, K, SeqLen, Sampling, MaxTestClips>::check(const Options& options) -> Options {
-  check_clip_options(options.clips.seq_len, options.clips.max_test_clips);
+  check_clip_options(options.clips);
   return options;
 }
 

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <string_view>
 
 namespace fgreid::eval {
@@ -19,6 +20,9 @@ void SuiteOptions::check(const RerankOptions& reranking, const StReidOptions& st
   if (!(st.st_bin_frames > 0)) refuse("st-bin-frames", st.st_bin_frames, "positive");
   if (st.st_bins < 1) refuse("st-bins", st.st_bins, "at least 1");
   if (!(st.st_smoothing >= 0)) refuse("st-smoothing", st.st_smoothing, "0 or more");
+  if (aqe_k < 0) refuse("aqe-k", aqe_k, "0 (off) or more");
+  if (aqe_times < 1) refuse("aqe-times", aqe_times, "at least 1");
+  if (!std::isfinite(aqe_alpha)) refuse("aqe-alpha", aqe_alpha, "finite");
 }
 
 }  // namespace fgreid::eval

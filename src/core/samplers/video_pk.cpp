@@ -60,10 +60,69 @@ std::vector<std::vector<std::size_t>> test_clips(std::size_t frames, std::size_t
   return clips;
 }
 
-void check_clip_options(int seq_len, int max_test_clips) {
-  if (seq_len < 1) throw UsageError(fmt::format("--seq-len {}: a clip needs at least one frame", seq_len));
-  if (max_test_clips < 1)
-    throw UsageError(fmt::format("--max-test-clips {}: a tracklet needs at least one test clip", max_test_clips));
+std::vector<std::size_t> sampled_test_frames(std::size_t frames, std::size_t max_frames,
+                                             std::uint64_t seed) {
+  if (frames == 0 || max_frames == 0) throw std::invalid_argument("sampled_test_frames: empty tracklet or plan");
+  std::vector<std::size_t> all(frames);
+  std::iota(all.begin(), all.end(), std::size_t{0});
+  const std::size_t each = frames / max_frames;
+  if (each == 0) return all;
+  const std::size_t first = max_frames * (each + 1) - frames, second = frames - max_frames * each;
+  std::mt19937_64 rng(seed);
+  // random.sample then sorted: a uniformly drawn subset of each part, in order.
+  auto subset = [&](std::size_t begin, std::size_t end, std::size_t count) {
+    std::vector<std::size_t> part(all.begin() + static_cast<std::ptrdiff_t>(begin),
+                                  all.begin() + static_cast<std::ptrdiff_t>(end));
+    for (std::size_t i = 0; i < count; ++i) std::swap(part[i], part[uniform_index(rng, i, part.size() - 1)]);
+    part.resize(count);
+    std::ranges::sort(part);
+    return part;
+  };
+  auto chosen = subset(0, each * first, first);
+  const auto rest = subset(each * first, frames, second);
+  chosen.insert(chosen.end(), rest.begin(), rest.end());
+  return chosen;
+}
+
+std::vector<std::vector<std::size_t>> clips_of_frames(std::vector<std::size_t> frames,
+                                                      std::size_t seq_len) {
+  if (frames.empty() || seq_len == 0) throw std::invalid_argument("clips_of_frames: no frames or empty clip");
+  if (const std::size_t left = frames.size() % seq_len; left != 0) {
+    std::vector<std::size_t> last(frames.end() - static_cast<std::ptrdiff_t>(left), frames.end());
+    for (std::size_t i = 0; last.size() < seq_len; ++i) last.push_back(last[i]);
+    frames.insert(frames.end(), last.begin(), last.end());
+  }
+  std::vector<std::vector<std::size_t>> clips;
+  for (std::size_t start = 0; start + seq_len <= frames.size(); start += seq_len)
+    clips.emplace_back(frames.begin() + static_cast<std::ptrdiff_t>(start),
+                       frames.begin() + static_cast<std::ptrdiff_t>(start + seq_len));
+  return clips;
+}
+
+void check_clip_options(const ClipOptions& clips) {
+  if (clips.seq_len < 1)
+    throw UsageError(fmt::format("--seq-len {}: a clip needs at least one frame", clips.seq_len));
+  if (clips.max_test_clips < 1)
+    throw UsageError(fmt::format("--max-test-clips {}: a tracklet needs at least one test clip", clips.max_test_clips));
+  if (clips.max_test_frames < 1)
+    throw UsageError(fmt::format("--max-test-frames {}: a tracklet needs at least one test frame", clips.max_test_frames));
+}
+
+ClipPlan plan_test_clips(const ClipOptions& clips) {
+  const auto seq_len = static_cast<std::size_t>(clips.seq_len);
+  if (clips.test_sampling == TestSampling::dense) {
+    const auto max_clips = static_cast<std::size_t>(clips.max_test_clips);
+    return [seq_len, max_clips](const datasets::Entry& entry) {
+      return test_clips(entry.images.size(), seq_len, max_clips);
+    };
+  }
+  const auto max_frames = static_cast<std::size_t>(clips.max_test_frames);
+  return [seq_len, max_frames](const datasets::Entry& entry) {
+    // FNV-1a of the first image's name: the same frames on every platform and evaluation.
+    std::uint64_t seed = 14695981039346656037ull;
+    for (const unsigned char c : entry.images.front().filename().string()) seed = (seed ^ c) * 1099511628211ull;
+    return clips_of_frames(sampled_test_frames(entry.images.size(), max_frames, seed), seq_len);
+  };
 }
 
 IdentityTracklets::IdentityTracklets(std::span<const std::int64_t> labels, int batch_p, int batch_k)

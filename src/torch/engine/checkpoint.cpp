@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <algorithm>
+#include <functional>
 #include <sstream>
 
 namespace fgreid::engine {
@@ -65,27 +67,22 @@ nlohmann::json open_checkpoint(const std::filesystem::path& path,
 }
 }  // namespace
 
-nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
-                               const std::string& model_name,
-                               const std::vector<std::pair<std::string, torch::Tensor>>& extra,
-                               torch::optim::Optimizer* optimizer) {
-  torch::serialize::InputArchive archive;
-  const auto meta = open_checkpoint(path, archive);
-  if (meta.value("model", "") != model_name)
-    throw DataError(fmt::format("{}: a checkpoint of model '{}' (recipe '{}'), but this recipe's "
-                                "model is '{}'",
-                                path.string(), meta.value("model", "?"), meta.value("recipe", "?"),
-                                model_name));
-  std::vector<std::string> missing, mismatched;
+namespace {
+/// Copies the stored tensors of `state`'s names into them. A tensor stored in another shape is
+/// left as it is and listed when `skippable(name)`; any other misfit is a DataError.
+std::vector<std::string> copy_stored(const std::filesystem::path& path,
+                                     torch::serialize::InputArchive& archive,
+                                     std::vector<std::pair<std::string, torch::Tensor>>& state,
+                                     const std::function<bool(const std::string&)>& skippable) {
+  std::vector<std::string> missing, mismatched, skipped;
   torch::NoGradGuard no_grad;
-  auto state = named_state(model);
-  state.insert(state.end(), extra.begin(), extra.end());
   for (auto& [name, tensor] : state) {
     torch::Tensor stored;
     if (!archive.try_read(name, stored)) {
       missing.push_back(name);
     } else if (stored.sizes() != tensor.sizes()) {
-      mismatched.push_back(name + " " + c10::str(stored.sizes()) + " vs " + c10::str(tensor.sizes()));
+      (skippable(name) ? skipped : mismatched)
+          .push_back(name + " " + c10::str(stored.sizes()) + " vs " + c10::str(tensor.sizes()));
     } else {
       tensor.copy_(stored);
     }
@@ -94,6 +91,47 @@ nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Mod
     throw DataError(fmt::format("{}: does not fit this model: missing [{}], shape mismatch [{}]",
                                 path.string(), fmt::join(missing, ", "),
                                 fmt::join(mismatched, ", ")));
+  return skipped;
+}
+
+void check_model(const std::filesystem::path& path, const nlohmann::json& meta,
+                 const std::string& model_name) {
+  if (meta.value("model", "") != model_name)
+    throw DataError(fmt::format("{}: a checkpoint of model '{}' (recipe '{}'), but this recipe's "
+                                "model is '{}'",
+                                path.string(), meta.value("model", "?"), meta.value("recipe", "?"),
+                                model_name));
+}
+}  // namespace
+
+nlohmann::json load_for_evaluation(const std::filesystem::path& path, torch::nn::Module& model,
+                                   const std::string& model_name,
+                                   const std::vector<std::pair<std::string, torch::Tensor>>& extra) {
+  torch::serialize::InputArchive archive;
+  auto meta = open_checkpoint(path, archive);
+  check_model(path, meta, model_name);
+  auto state = named_state(model);
+  const auto model_tensors = state.size();
+  state.insert(state.end(), extra.begin(), extra.end());
+  std::vector<std::string> off_test_path;
+  for (std::size_t i = model_tensors; i < state.size(); ++i) off_test_path.push_back(state[i].first);
+  const auto skipped = copy_stored(path, archive, state, [&](const std::string& name) {
+    return name.starts_with("classifier.") || std::ranges::find(off_test_path, name) != off_test_path.end();
+  });
+  meta["skipped"] = skipped;
+  return meta;
+}
+
+nlohmann::json load_checkpoint(const std::filesystem::path& path, torch::nn::Module& model,
+                               const std::string& model_name,
+                               const std::vector<std::pair<std::string, torch::Tensor>>& extra,
+                               torch::optim::Optimizer* optimizer) {
+  torch::serialize::InputArchive archive;
+  const auto meta = open_checkpoint(path, archive);
+  check_model(path, meta, model_name);
+  auto state = named_state(model);
+  state.insert(state.end(), extra.begin(), extra.end());
+  copy_stored(path, archive, state, [](const std::string&) { return false; });
   if (optimizer != nullptr) {
     torch::serialize::InputArchive state;
     if (!archive.try_read(kOptimizerKey, state))

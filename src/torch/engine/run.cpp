@@ -1,4 +1,5 @@
 #include <fgreid/engine/checkpoint.hpp>
+#include <fgreid/engine/checkpoint_sweep.hpp>
 #include <fgreid/engine/files.hpp>
 #include <fgreid/engine/host_memory.hpp>
 #include <fgreid/engine/run.hpp>
@@ -32,6 +33,10 @@ void check_request(const Job& job, const Parts& parts) {
     throw UsageError("--resume continues training; --evaluate takes --weights instead");
   if (settings.run.evaluate && settings.run.weights.empty())
     throw UsageError("--evaluate needs --weights CHECKPOINT");
+  if (!settings.run.checkpoints.empty() && (settings.run.evaluate || !settings.run.resume.empty()))
+    throw UsageError("--checkpoints evaluates a run's checkpoints; it takes neither --evaluate nor --resume");
+  if (settings.train.keep_every < 0)
+    throw UsageError(fmt::format("--keep-every {}: must be 0 (none) or more", settings.train.keep_every));
 }
 
 /// --pretrained, --pretrained-second and --init-from, in that order, on the CPU.
@@ -102,7 +107,11 @@ int finish(const Job& job, models::ReidModuleImpl& model, const std::filesystem:
 int evaluate_checkpoint(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
                         torch::Device device) {
   auto& model = *parts.model;
-  load_checkpoint(job.settings.run.weights, model, job.model_name, parts.loss->state());
+  const auto meta = load_for_evaluation(job.settings.run.weights, model, job.model_name, parts.loss->state());
+  if (!meta["skipped"].empty())
+    fmt::print(stderr, "[fgreid] {} is a run of '{}' with {} identities: not on the test path, left out: {}\n",
+               job.settings.run.weights.string(), meta.value("recipe", "?"), meta.value("num_classes", 0),
+               fmt::join(meta["skipped"].get<std::vector<std::string>>(), ", "));
   const auto output = open_run_folder(job, run_meta(job), device);
   return finish(job, model, output, evaluator(model, device, output, "evaluate"));
 }
@@ -129,6 +138,7 @@ int execute(const Job& job, Parts parts) {
   }
   const torch::Device device = place(parts, settings.run);
   const eval::Evaluator evaluator(job.splits, settings, parts.sampler->test_clips(), parts.pictures);
+  if (!settings.run.checkpoints.empty()) return evaluate_checkpoints(job, parts, evaluator, device);
   return settings.run.evaluate ? evaluate_checkpoint(job, parts, evaluator, device)
                                : train(job, parts, evaluator, device);
 }

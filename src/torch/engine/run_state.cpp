@@ -77,6 +77,12 @@ void RunState::save(const std::filesystem::path& path) const {
   save_checkpoint(path, model_, meta_now, state, &optimizer_);
 }
 
+void RunState::save_model(const std::filesystem::path& path, int epoch) const {
+  auto meta_now = meta;
+  meta_now["epoch"] = epoch;
+  save_checkpoint(path, model_, meta_now, loss_.state());
+}
+
 void RunState::resume(const std::filesystem::path& file, const std::string& recipe) {
   auto state = kept_tensors();
   auto generators = generator_states();

@@ -71,6 +71,11 @@ std::variant<eval::Evaluation, int> Trainer::run() {
   for (int epoch = state_.progress.epoch; epoch < job_.settings.train.max_epoch; ++epoch) {
     if (const auto stopped = train_epoch(epoch)) return *stopped;
     if (evaluates_at(job_.settings.train, epoch)) last = evaluate_after(epoch);
+    keep(epoch);
+  }
+  if (last.metrics.empty()) {  // resumed from a run that had finished: its final test again
+    fmt::print(stderr, "[fgreid] nothing left to train: evaluating the run's last weights\n");
+    last = evaluate_after(job_.settings.train.max_epoch - 1);
   }
   last.metrics["train_seconds"] = seconds_since(run_start_);
   return last;
@@ -197,6 +202,12 @@ int Trainer::stop(int signal) {
              signal, state_.progress.epoch + 1, state_.progress.step, batches_,
              (output_ / "last.pt").string(), job_.recipe, output_.string());
   return InterruptGuard::exit_code(signal);
+}
+
+void Trainer::keep(int epoch) const {
+  const int every = job_.settings.train.keep_every;
+  if (every > 0 && (epoch + 1) % every == 0)
+    state_.save_model(output_ / fmt::format("epoch_{}.pt", epoch + 1), epoch + 1);
 }
 
 eval::Evaluation Trainer::evaluate_after(int epoch) {

@@ -85,6 +85,24 @@ FeatureSet Evaluator::feature_set(models::ReidModuleImpl& model, torch::Device d
   FeatureSet set;
   set.query_features = features_of(model, splits_.query, settings_.eval, device);
   set.gallery_features = features_of(model, splits_.gallery, settings_.eval, device);
+  describe(set);
+  return set;
+}
+
+std::array<FeatureSet, 2> Evaluator::feature_views(models::ReidModuleImpl& model,
+                                                   torch::Device device) const {
+  auto query = extract_feature_views(model, splits_.query, clips_, settings_.data, device);
+  auto gallery = extract_feature_views(model, splits_.gallery, clips_, settings_.data, device);
+  std::array<FeatureSet, 2> views;
+  views[0].query_features = std::move(query.raw);
+  views[0].gallery_features = std::move(gallery.raw);
+  views[1].query_features = std::move(query.flip_normalized);
+  views[1].gallery_features = std::move(gallery.flip_normalized);
+  for (auto& view : views) describe(view);
+  return views;
+}
+
+void Evaluator::describe(FeatureSet& set) const {
   set_labels(set, splits_.query, splits_.gallery);
   set.query_frames = known_frames(splits_.query);
   set.gallery_frames = known_frames(splits_.gallery);
@@ -93,7 +111,6 @@ FeatureSet Evaluator::feature_set(models::ReidModuleImpl& model, torch::Device d
     set.train_camids = as_tensor(column(splits_.train, &datasets::Entry::camid));
     set.train_frames = std::move(train_frames);
   }
-  return set;
 }
 
 Evaluation Evaluator::operator()(models::ReidModuleImpl& model, torch::Device device,
@@ -104,6 +121,7 @@ Evaluation Evaluator::operator()(models::ReidModuleImpl& model, torch::Device de
     if (const auto why = st_reid_unavailable(set); !why.empty()) throw UsageError("--st-reid: " + why);
   auto suite = settings_.suite;
   if (suite.cmc_plot.empty()) suite.cmc_plot = output / "cmc.png";
+  if (suite.roc && suite.roc_plot.empty()) suite.roc_plot = output / "roc.png";
   auto result = run_suite(set, settings_.eval.metric, settings_.eval.max_rank, suite, settings_.rerank,
                           settings_.st, static_cast<std::uint64_t>(settings_.run.seed));
   if (!splits_.trials.empty()) average_over_trials(set, result.metrics);

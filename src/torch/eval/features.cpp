@@ -2,6 +2,7 @@
 
 #include <numeric>
 #include <optional>
+#include <tuple>
 
 namespace fgreid::eval {
 
@@ -29,14 +30,6 @@ samplers::FrameChooser whole_clip() {
 }
 
 namespace {
-
-/// The model's feature of a batch, plus that of the flipped input with flip_test.
-torch::Tensor batch_features(models::ReidModuleImpl& model, const torch::Tensor& inputs,
-                             const engine::EvalOptions& eval) {
-  auto features = model.forward(inputs);
-  if (eval.flip_test) features = features + model.forward(inputs.flip({-1}));
-  return features;
-}
 
 torch::Tensor normalized(const torch::Tensor& features) {
   return torch::nn::functional::normalize(features,
@@ -69,36 +62,107 @@ class ClipAverage {
 
 }  // namespace
 
+namespace {
+
+/// One pass of the model over `entries` (their test clips for a video dataset): for each batch,
+/// the rows it fills (entries, or clips' tracklets) with the model's feature and, with `flip`,
+/// that of the horizontally flipped input.
+class FeaturePass {
+ public:
+  FeaturePass(const std::vector<datasets::Entry>& entries, const samplers::ClipPlan& clips,
+              const engine::DataOptions& data, torch::Device device)
+      : video_(static_cast<bool>(clips)), device_(device) {
+    if (video_) expanded_ = expand_clips(entries, clips);
+    const auto& inputs = video_ ? expanded_.clips : entries;
+    data::LoaderOptions options{data.workers, data.prefetch, device.is_cuda(), 0};
+    if (video_) options.frames = whole_clip();
+    loader_.emplace(inputs, data::sequential_batches(static_cast<std::int64_t>(inputs.size()), data.test_batch),
+                    data.pipeline(/*train=*/false), std::move(options));
+  }
+  [[nodiscard]] bool video() const { return video_; }
+  [[nodiscard]] const std::vector<std::int64_t>& clip_owner() const { return expanded_.tracklet; }
+
+  /// The next batch's {indices, feature, flipped feature (undefined without `flip`)}.
+  std::optional<std::tuple<std::vector<std::int64_t>, torch::Tensor, torch::Tensor>> next(
+      models::ReidModuleImpl& model, bool flip) {
+    auto batch = loader_->next();
+    if (!batch) return std::nullopt;
+    const auto inputs = batch->images.to(device_, /*non_blocking=*/true);
+    auto plain = model.forward(inputs);
+    torch::Tensor flipped = flip ? model.forward(inputs.flip({-1})) : torch::Tensor();
+    return std::make_tuple(std::move(batch->indices), std::move(plain), std::move(flipped));
+  }
+
+ private:
+  bool video_;
+  torch::Device device_;
+  ClipEntries expanded_;
+  std::optional<data::BatchLoader> loader_;
+};
+
+/// Rows of features [N, D] as they come: appended in order (images) or averaged into their
+/// tracklets (clips).
+class FeatureRows {
+ public:
+  FeatureRows(const FeaturePass& pass, std::int64_t entries, std::int64_t dim) {
+    if (pass.video()) average_.emplace(pass.clip_owner(), entries, dim);
+  }
+  void add(const std::vector<std::int64_t>& indices, const torch::Tensor& features) {
+    if (average_)
+      average_->add(indices, features);
+    else
+      rows_.push_back(features.to(torch::kCPU, torch::kFloat));
+  }
+  [[nodiscard]] torch::Tensor result(std::int64_t dim) const {
+    if (average_) return average_->mean();
+    if (rows_.empty()) return torch::empty({0, dim});
+    return torch::cat(rows_);
+  }
+
+ private:
+  std::optional<ClipAverage> average_;
+  std::vector<torch::Tensor> rows_;
+};
+
+}  // namespace
+
 torch::Tensor extract_features(models::ReidModuleImpl& model,
                                const std::vector<datasets::Entry>& entries,
                                const samplers::ClipPlan& clips, const engine::DataOptions& data,
                                const engine::EvalOptions& eval, torch::Device device) {
   torch::NoGradGuard no_grad;
   model.eval();
-  const bool video = static_cast<bool>(clips);
-  const auto expanded = video ? expand_clips(entries, clips) : ClipEntries{};
-  const auto& inputs = video ? expanded.clips : entries;
-  data::LoaderOptions options{data.workers, data.prefetch, device.is_cuda(), 0};
-  if (video) options.frames = whole_clip();
-  data::BatchLoader loader(inputs,
-                           data::sequential_batches(static_cast<std::int64_t>(inputs.size()),
-                                                    data.test_batch),
-                           data.pipeline(/*train=*/false), std::move(options));
-  std::optional<ClipAverage> average;
-  if (video) average.emplace(expanded.tracklet, static_cast<std::int64_t>(entries.size()), model.feature_dim());
-  std::vector<torch::Tensor> rows;
-  while (auto batch = loader.next()) {
-    const auto features = batch_features(model, batch->images.to(device, /*non_blocking=*/true), eval);
-    if (average) {
-      average->add(batch->indices, features);
-    } else {
-      // Images: normalised per batch on the device, as the features come.
-      rows.push_back((eval.normalize_features ? normalized(features) : features).to(torch::kCPU, torch::kFloat));
-    }
+  FeaturePass pass(entries, clips, data, device);
+  const auto dim = model.feature_dim();
+  FeatureRows rows(pass, static_cast<std::int64_t>(entries.size()), dim);
+  // Images are normalised per batch on the device, as the features come; clips per clip with
+  // normalize_clips, tracklets after the mean with normalize_features.
+  const bool per_batch = pass.video() ? eval.normalize_clips : eval.normalize_features;
+  while (auto batch = pass.next(model, eval.flip_test)) {
+    auto& [indices, features, flipped] = *batch;
+    if (flipped.defined()) features = features + flipped;
+    rows.add(indices, per_batch ? normalized(features) : features);
   }
-  if (average) return eval.normalize_features ? normalized(average->mean()) : average->mean();
-  if (rows.empty()) return torch::empty({0, model.feature_dim()});
-  return torch::cat(rows);
+  const auto result = rows.result(dim);
+  return pass.video() && eval.normalize_features ? normalized(result) : result;
+}
+
+FeatureViews extract_feature_views(models::ReidModuleImpl& model,
+                                   const std::vector<datasets::Entry>& entries,
+                                   const samplers::ClipPlan& clips, const engine::DataOptions& data,
+                                   torch::Device device) {
+  torch::NoGradGuard no_grad;
+  model.eval();
+  FeaturePass pass(entries, clips, data, device);
+  const auto dim = model.feature_dim();
+  const auto count = static_cast<std::int64_t>(entries.size());
+  FeatureRows raw(pass, count, dim), flip_sum(pass, count, dim);
+  while (auto batch = pass.next(model, /*flip=*/true)) {
+    const auto& [indices, features, flipped] = *batch;
+    raw.add(indices, features);
+    flip_sum.add(indices, features + flipped);
+  }
+  return {raw.result(dim), normalized(flip_sum.result(dim))};
 }
 
 }  // namespace fgreid::eval

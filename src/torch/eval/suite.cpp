@@ -1,11 +1,14 @@
 #include <fgreid/error.hpp>
 #include <fgreid/eval/distance.hpp>
+#include <fgreid/eval/query_expansion.hpp>
+#include <fgreid/eval/roc.hpp>
 #include <fgreid/eval/suite.hpp>
 
 #include <fmt/format.h>
 
 #include <stdexcept>
 #include <string>
+#include <tuple>
 
 namespace fgreid::eval {
 
@@ -154,10 +157,23 @@ std::string st_reid_unavailable(const FeatureSet& features) {
   return {};
 }
 
-SuiteResult run_suite(const FeatureSet& features, Metric metric, int max_rank,
+namespace {
+/// `given` with its query and gallery features replaced by their --aqe-k expansion.
+FeatureSet expanded(const FeatureSet& given, const SuiteOptions& options) {
+  FeatureSet set = given;
+  std::tie(set.query_features, set.gallery_features) = expand_queries(
+      given.query_features, given.gallery_features,
+      {.k = options.aqe_k, .alpha = options.aqe_alpha, .times = options.aqe_times});
+  return set;
+}
+}  // namespace
+
+SuiteResult run_suite(const FeatureSet& given, Metric metric, int max_rank,
                       const SuiteOptions& options, const RerankOptions& rerank_options,
                       const StReidOptions& st_options, std::uint64_t seed) {
   torch::NoGradGuard no_grad;
+  // AQE comes first: every run below measures the expanded features (fast-reid re-ranks them too).
+  const FeatureSet& features = options.aqe_k > 0 ? expanded(given, options) : given;
   const auto query_pids = longs_of(features.query_pids);
   const auto query_camids = longs_of(features.query_camids);
   const auto gallery_pids = longs_of(features.gallery_pids);
@@ -226,6 +242,15 @@ SuiteResult run_suite(const FeatureSet& features, Metric metric, int max_rank,
     }
   }
 
+  if (options.aqe_k > 0)
+    result.metrics["aqe"] = {{"k", options.aqe_k}, {"alpha", options.aqe_alpha}, {"times", options.aqe_times}};
+  if (options.roc) {
+    const auto roc = roc_curve(result.final_distances, query, gallery);
+    result.metrics["roc"] = to_json(roc);
+    result.metrics["roc"]["of"] = result.curves.back().label;
+    if (!options.roc_plot.empty())
+      write_roc_plot(options.roc_plot, roc, "ROC of the " + result.curves.back().label + " distances");
+  }
   if (!options.cmc_plot.empty()) write_cmc_plot(options.cmc_plot, result.curves, max_rank);
   return result;
 }
