@@ -48,8 +48,8 @@ std::shared_ptr<md::FGReIDNetImpl> random_model(const fs::path& exported) {
 }
 
 /// Random-noise images already at the input size (so no resize method can differ), in two folders.
-std::vector<fs::path> write_images(const fs::path& folder, int count) {
-  std::mt19937 random(3);
+std::vector<fs::path> write_images(const fs::path& folder, int count, std::uint32_t seed = 3) {
+  std::mt19937 random(seed);
   std::vector<fs::path> images;
   for (int i = 0; i < count; ++i) {
     cv::Mat image(64, 32, CV_8UC3);
@@ -179,4 +179,49 @@ TEST_CASE("--extract-images refuses bad input by name and writes nothing") {
     CHECK(r.err.find("--extract-images needs --extract FILE") != std::string::npos);
   }
   CHECK(written(dir, "feats").empty());
+}
+
+TEST_CASE("clip folders: the video recipe's features equal the Python network's and the exported "
+          "model's" * doctest::timeout(900)) {
+  TempDir dir;
+  torch::manual_seed(9);
+  auto model = md::FGReIDVideo<>::build({}, md::ModelContext{.num_classes = 4, .height = 64, .width = 32});
+  md::export_weights(dir / "model.pt", *model);
+  // Three tracklets of exactly --seq-len frames: one test clip each, all its frames in order.
+  for (const std::string tracklet : {"t0", "t1", "t2"}) {
+    const auto frames = write_images(dir / "clips" / tracklet, 4, static_cast<std::uint32_t>(tracklet[1]));
+    for (const auto& frame : frames) fs::rename(frame, dir / "clips" / tracklet / frame.filename());
+    fs::remove_all(dir / "clips" / tracklet / "a");
+    fs::remove_all(dir / "clips" / tracklet / "b");
+  }
+  const auto r = run_command(std::string(FGREID_BINARY_DIR) + "/recipe_mars_video" + kSize +
+                             " --seq-len 4 --flip-test true --normalize-features true --weights " +
+                             (dir / "model.pt").string() + " --extract-images " + (dir / "clips").string() +
+                             " --extract " + (dir / "feats.pt").string());
+  REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+  const auto result = fgreid::test::run_python_reference(
+      "SOURCE = " + nlohmann::json(std::string(FGREID_SOURCE_DIR)).dump() + "\n" + R"(
+import json, os, subprocess, torch
+folder = sys.argv[1]
+sys.path.insert(0, os.path.join(SOURCE, 'python'))
+from fgreid.networks import TestFeatures, build_network, preprocess
+saved = torch.load(f'{folder}/feats.pt', weights_only=True)
+clips = [sorted(os.path.join(c, f) for f in os.listdir(c)) for c in saved['paths']]
+x = torch.stack([preprocess(frames, 64, 32) for frames in clips])       # [3, 4, 3, 64, 32]
+model = TestFeatures(build_network(torch.load(f'{folder}/model.pt', weights_only=True), True), True, True)
+with torch.no_grad():
+    reference = model(x)
+subprocess.run([sys.executable, os.path.join(SOURCE, 'scripts', 'export'), '--weights', f'{folder}/model.pt',
+                '--torchscript', f'{folder}/model.ts', '--video', '--seq-len', '4', '--height', '64', '--width', '32'],
+               check=True)
+with torch.no_grad():
+    scripted = torch.jit.load(f'{folder}/model.ts')(x)
+ours = saved['features']
+print(json.dumps({'clips': len(clips), 'reference': float((reference - ours).abs().max()),
+                  'torchscript': float((scripted - ours).abs().max())}))
+)",
+      dir);
+  CHECK(result["clips"] == 3);
+  CHECK(result["reference"].get<double>() < 1e-4);
+  CHECK(result["torchscript"].get<double>() < 1e-4);
 }
