@@ -178,3 +178,18 @@ TEST_CASE("a resumed run's log holds each iteration once: what a killed run logg
   CHECK(iterations == std::vector<std::int64_t>{1, 2});
   CHECK(evaluations == 2);
 }
+
+TEST_CASE("resuming a run that has finished tests its weights again instead of printing empty metrics" *
+          doctest::timeout(300)) {
+  fgreid::test::TempDir dir;
+  const auto output = dir / "run";
+  const auto first = fgreid::test::run_command(kRecipe + kTinyRun + " --output " + output.string());
+  REQUIRE_MESSAGE(first.exit_code == 0, first.err);
+  const auto trained = nlohmann::json::parse(fgreid::test::last_line(first.out));
+  const auto again = fgreid::test::run_command(kRecipe + kTinyRun + " --resume " + output.string());
+  REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+  const auto resumed = nlohmann::json::parse(fgreid::test::last_line(again.out));
+  REQUIRE(resumed.contains("mAP"));
+  CHECK(resumed["mAP"].get<double>() == doctest::Approx(trained["mAP"].get<double>()));
+  CHECK(resumed["rank1"].get<double>() == doctest::Approx(trained["rank1"].get<double>()));
+}
