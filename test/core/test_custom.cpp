@@ -55,7 +55,7 @@ void write_image_lists(const fs::path& root, const fs::path& elsewhere) {
 
 }  // namespace
 
-TEST_CASE("image lists: header, comments, quotes, blanks, absolute paths; junk dropped, training ids relabelled") {
+TEST_CASE("image lists: header, comments, quotes, blanks and absolute paths read, junk dropped, training ids relabelled") {
   TempDir root, elsewhere;
   write_image_lists(root.path(), elsewhere.path());
   const auto splits = ds::CustomImages::load(root.path(), {});
@@ -160,16 +160,23 @@ TEST_CASE("every malformed list row is a DataError naming the list, its line and
       {"\"img/a.jpg,4,1\n", ":1: unterminated quote"},
       {"\"img/a.jpg\"x,4,1\n", ":1: unterminated quote, or text after a closing quote"},
       {",4,1\n", ":1: empty path"},
+      {"img/empty.jpg,4,1\n", ":1: "},  // and the image's path and problem, below
+      {"img/page.jpg,4,1\n", ":1: "},
       {"path,camid,pid\nimg/a.jpg,4,1\n", ":1: header \"path,camid,pid\" does not match the columns path,pid,camid,[frame]"}};
   for (const auto& [text, expected] : cases) {
     CAPTURE(text);
     TempDir root;
     write_image_lists(root.path(), root / "far");
     write_image(root / "img" / "a.jpg");
+    write_text(root / "img" / "empty.jpg", "");
+    write_text(root / "img" / "page.jpg", "<html>404 Not Found</html>\n");  // a failed download
     write_text(root / "query.csv", text);
     const auto message = error_of([&] { (void)ds::CustomImages::load(root.path(), {}); });
     CHECK(mentions(message, (root / "query.csv").string() + expected));
     if (mentions(text, "missing")) CHECK(mentions(message, (root / "img" / "missing.jpg").string() + ": image not found"));
+    if (mentions(text, "empty")) CHECK(mentions(message, (root / "img" / "empty.jpg").string() + ": empty file (0 bytes)"));
+    if (mentions(text, "page"))
+      CHECK(mentions(message, (root / "img" / "page.jpg").string() + ": not a JPEG, PNG or BMP image"));
   }
 }
 
@@ -201,12 +208,16 @@ TEST_CASE("every malformed tree is a DataError naming the folder or file and the
         {"train/2/cam/a.jpg", "train/2/cam: not a camera folder"},
         {"train/2/a.jpg", "train/2/a.jpg: an image outside a camera folder"},
         {"train/a.jpg", "train/a.jpg: an image outside a person folder"},
-        {"query/2/0/t/1.jpg", "query/2/0/t: a folder among a camera's images (tracklet folders of frames are for recipe_custom_video)"}};
+        {"query/2/0/t/1.jpg", "query/2/0/t: a folder among a camera's images (tracklet folders of frames are for recipe_custom_video)"},
+        {"gallery/2/0/page.jpg", "gallery/2/0/page.jpg: not a JPEG, PNG or BMP image"}};
     for (const auto& [image, expected] : cases) {
       CAPTURE(image);
       TempDir root;
       base(root.path());
-      write_image(root / image);
+      if (mentions(image, "page"))
+        write_text(root / image, "<html>404 Not Found</html>\n");  // a failed download
+      else
+        write_image(root / image);
       CHECK(mentions(error_of([&] { (void)ds::CustomImages::load(root.path(), {}); }), (root / expected).string()));
     }
     TempDir root;

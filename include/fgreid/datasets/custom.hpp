@@ -13,7 +13,8 @@
 // non-negative integers, kept as written (query/gallery) or relabelled 0..N-1 (train). A
 // clip's frames are its rows in list order; in a tree, its files in natural order (2 before
 // 10). A frame number is optional (images only; -1 = unknown, which only --st-reid refuses).
-// Every malformed row names the list and its line, every malformed tree the folder or file.
+// An image must exist and start as a JPEG, PNG or BMP (8 bytes read at load). Every malformed
+// row names the list and its line, every malformed tree the folder or file.
 #include <fgreid/datasets/concept.hpp>
 #include <fgreid/datasets/validation.hpp>
 

@@ -6,9 +6,11 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <fstream>
+#include <initializer_list>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -98,14 +100,34 @@ std::int64_t integer_field(const fs::path& list, const CsvRow& row, std::size_t 
 constexpr std::string_view pid_meaning = "an integer >= -1 (-1 marks junk)";
 constexpr std::string_view camid_meaning = "a non-negative integer";
 
-/// The image a row names: relative to the list's folder unless absolute; it must be a file,
-/// and appear once in the list.
+/// What is wrong with the first bytes of `image` for the loader, or nothing: the formats it
+/// decodes are JPEG, PNG and BMP. Reading 8 bytes per image at load names an empty or foreign
+/// file (an HTML error page saved as .jpg) before a run writes anything, not epochs into it.
+std::optional<std::string> image_header_problem(const fs::path& image) {
+  std::ifstream in(image, std::ios::binary);
+  std::array<unsigned char, 8> head{};
+  in.read(reinterpret_cast<char*>(head.data()), head.size());
+  const auto size = static_cast<std::size_t>(in.gcount());
+  if (!in && !in.eof()) return "cannot be read";
+  if (size == 0) return "empty file (0 bytes)";
+  const auto starts = [&](std::initializer_list<unsigned char> magic) {
+    return size >= magic.size() && std::equal(magic.begin(), magic.end(), head.begin());
+  };
+  if (starts({0xFF, 0xD8, 0xFF}) || starts({0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A}) || starts({'B', 'M'}))
+    return std::nullopt;
+  return "not a JPEG, PNG or BMP image (corrupt, or another format)";
+}
+
+/// The image a row names: relative to the list's folder unless absolute; it must be a file
+/// of a format the loader decodes, and appear once in the list.
 fs::path listed_file(const fs::path& list, const CsvRow& row, std::map<fs::path, std::size_t>& seen) {
   if (row.fields[0].empty()) throw DataError(fmt::format("{}:{}: empty path", list.string(), row.line));
   const fs::path path = fs::path(row.fields[0]).is_absolute() ? fs::path(row.fields[0])
                                                                : list.parent_path() / row.fields[0];
   if (!fs::is_regular_file(path))
     throw DataError(fmt::format("{}:{}: {}: image not found", list.string(), row.line, path.string()));
+  if (const auto problem = image_header_problem(path))
+    throw DataError(fmt::format("{}:{}: {}: {}", list.string(), row.line, path.string(), *problem));
   if (const auto [first, fresh] = seen.emplace(path.lexically_normal(), row.line); !fresh)
     throw DataError(fmt::format("{}:{}: {} is listed twice (also on line {})", list.string(), row.line,
                                 row.fields[0], first->second));
@@ -178,6 +200,9 @@ FolderContents contents(const fs::path& folder) {
     else if (item.is_regular_file() && is_image(item.path()))
       found.images.push_back(item.path());
   }
+  for (const auto& image : found.images)
+    if (const auto problem = image_header_problem(image))
+      throw DataError(fmt::format("{}: {}", image.string(), *problem));
   const auto by_name = [](const fs::path& a, const fs::path& b) {
     return natural_less(a.filename().string(), b.filename().string());
   };

@@ -23,9 +23,22 @@ namespace fgreid::engine {
 
 namespace {
 
+/// st-ReID's histograms and fusion need every entry's frame number. An entry without one (a
+/// dataset without time stamps, a Market-1501 name beyond the release's sequences) is named
+/// before training, not after it.
+void check_frames_for_st_reid(const datasets::Splits& splits) {
+  for (const auto* subset : {&splits.train, &splits.query, &splits.gallery})
+    for (const auto& entry : *subset)
+      if (entry.frame < 0)
+        throw UsageError(fmt::format("--st-reid: {}: frame number unknown (st-ReID needs one for "
+                                     "every training, query and gallery image)",
+                                     entry.images.front().string()));
+}
+
 /// Flag combinations that cannot run, refused before anything is loaded or written.
 void check_request(const Job& job, const Parts& parts) {
   const auto& settings = job.settings;
+  if (settings.suite.st_reid) check_frames_for_st_reid(job.splits);
   if (settings.eval.visualize_attention > 0 && !parts.pictures.attention)
     throw UsageError(fmt::format("--visualize-attention: {} has no spatial attention map",
                                  job.model_name));
