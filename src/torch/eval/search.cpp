@@ -28,11 +28,23 @@ PreparedQuery prepare(const torch::Tensor& query, Metric metric, torch::Device d
   return {rows, rows.pow(2).sum(1, /*keepdim=*/true)};
 }
 
+/// ‖g‖² of each row, `pow(2).sum(1)` as pairwise_distances computes it, a slice of rows at a
+/// time: the squares of a whole 65536 × 2048 block would be another block's memory.
+torch::Tensor squared_norms(const torch::Tensor& block) {
+  constexpr std::int64_t kSlice = 4096;
+  auto norms = torch::empty({block.size(0)}, block.options());
+  for (std::int64_t first = 0; first < block.size(0); first += kSlice) {
+    const auto rows = std::min(kSlice, block.size(0) - first);
+    norms.narrow(0, first, rows).copy_(block.narrow(0, first, rows).pow(2).sum(1));
+  }
+  return norms;
+}
+
 /// Distances [Nq, B] to a gallery block on its device, by pairwise_distances' formulas (squared
 /// Euclidean ‖q‖² + ‖g‖² − 2 q·g clamped at 0, or 1 − cosine), so that top-K stays there.
 torch::Tensor block_distances(const PreparedQuery& query, const torch::Tensor& block, Metric metric) {
   if (metric == Metric::cosine) return torch::mm(query.rows, unit_rows(block).t()).neg_().add_(1.0);
-  return (query.norms + block.pow(2).sum(1).unsqueeze(0))
+  return (query.norms + squared_norms(block).unsqueeze(0))
       .addmm_(query.rows, block.t(), /*beta=*/1.0, /*alpha=*/-2.0)
       .clamp_min_(0.0);
 }
