@@ -91,6 +91,11 @@ void draw_line_panel(cv::Mat& image, const cv::Rect& area, const LinePanel& pane
   }
   cv::putText(image, panel.x_label, {(left + right) / 2 - 30, bottom + 42}, cv::FONT_HERSHEY_SIMPLEX,
               0.55, kInk, 1, cv::LINE_AA);
+  int legend_width = 0;
+  for (const auto& s : panel.series) {
+    int base = 0;
+    legend_width = std::max(legend_width, cv::getTextSize(s.label, cv::FONT_HERSHEY_SIMPLEX, 0.5, 1, &base).width);
+  }
   for (std::size_t c = 0; c < panel.series.size(); ++c) {
     const auto& s = panel.series[c];
     const cv::Scalar colour = kPalette[c % std::size(kPalette)];
@@ -100,10 +105,11 @@ void draw_line_panel(cv::Mat& image, const cv::Rect& area, const LinePanel& pane
     if (points.size() > 1) cv::polylines(image, points, false, colour, 2, cv::LINE_AA);
     if (points.size() < 40)
       for (const auto& point : points) cv::circle(image, point, 3, colour, cv::FILLED, cv::LINE_AA);
-    // Legend: one line per series along the panel's top right.
+    // Legend: one line per series along the panel's top right, as wide as its longest label.
     const int y = top + 18 + 20 * static_cast<int>(c);
-    cv::line(image, {right - 190, y - 5}, {right - 165, y - 5}, colour, 2, cv::LINE_AA);
-    cv::putText(image, s.label, {right - 158, y}, cv::FONT_HERSHEY_SIMPLEX, 0.5, kInk, 1, cv::LINE_AA);
+    const int text_x = right - 8 - legend_width;
+    cv::line(image, {text_x - 32, y - 5}, {text_x - 7, y - 5}, colour, 2, cv::LINE_AA);
+    cv::putText(image, s.label, {text_x, y}, cv::FONT_HERSHEY_SIMPLEX, 0.5, kInk, 1, cv::LINE_AA);
   }
 }
 
