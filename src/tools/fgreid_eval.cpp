@@ -9,6 +9,7 @@
 // Exit 2: a bad flag or value; exit 1: an unreadable or malformed features file. Either way
 // one line on stderr says why.
 #include <fgreid/cli/flags.hpp>
+#include <fgreid/cli/tool_main.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/suite.hpp>
 
@@ -20,8 +21,6 @@
 namespace {
 
 constexpr const char* kProgram = "fgreid_eval";
-
-std::string first_line(std::string text) { return text.substr(0, text.find('\n')); }
 
 int run(int argc, char** argv) {
   fgreid::eval::OfflineOptions offline;
@@ -55,16 +54,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const fgreid::UsageError& error) {
-    std::cerr << kProgram << ": " << first_line(error.what()) << '\n';
-    return 2;
-  } catch (const c10::Error& error) {
-    std::cerr << kProgram << ": " << first_line(error.what_without_backtrace()) << '\n';
-    return 1;
-  } catch (const std::exception& error) {
-    std::cerr << kProgram << ": " << first_line(error.what()) << '\n';
-    return 1;
-  }
+  return fgreid::cli::tool_main(kProgram, [&] { return run(argc, argv); });
 }

@@ -9,6 +9,7 @@
 // Exit 2: a bad flag; exit 1: an unreadable or mismatched features file, or an unreadable image
 // for --grid. Either way one line on stderr says why, and no output file is left half-written.
 #include <fgreid/cli/flags.hpp>
+#include <fgreid/cli/tool_main.hpp>
 #include <fgreid/data/inputs.hpp>
 #include <fgreid/engine/files.hpp>
 #include <fgreid/engine/progress.hpp>
@@ -32,8 +33,6 @@ namespace {
 namespace fs = std::filesystem;
 namespace ev = fgreid::eval;
 constexpr const char* kProgram = "fgreid_search";
-
-std::string first_line(std::string text) { return text.substr(0, text.find('\n')); }
 
 /// The paths of a features file's rows: FILE.paths.txt beside it, one per row; without one,
 /// "FILE#row" names.
@@ -179,16 +178,5 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    return run(argc, argv);
-  } catch (const fgreid::UsageError& error) {
-    std::cerr << kProgram << ": " << first_line(error.what()) << '\n';
-    return 2;
-  } catch (const c10::Error& error) {
-    std::cerr << kProgram << ": " << first_line(error.what_without_backtrace()) << '\n';
-    return 1;
-  } catch (const std::exception& error) {
-    std::cerr << kProgram << ": " << first_line(error.what()) << '\n';
-    return 1;
-  }
+  return fgreid::cli::tool_main(kProgram, [&] { return run(argc, argv); });
 }
