@@ -62,7 +62,7 @@ struct List {
 struct Dict {
   std::vector<std::pair<Ref, Ref>> items;
 };
-/// Anything else (numpy scalars, argparse namespaces, ...): kept as a placeholder so that
+/// Anything else allowed (numpy scalars, sets, ...): kept as a placeholder so that
 /// the tensors beside it still load.
 struct Opaque {
   std::string what;
@@ -96,7 +96,8 @@ c10::ScalarType storage_dtype(const std::string& name) {
 }
 
 /// The globals torch.load(weights_only=True) allows (torch/_weights_only_unpickler.py's
-/// _get_allowed_globals), less those only sparse and quantized tensors need.
+/// _get_allowed_globals), less those only sparse and quantized tensors need, plus numpy's
+/// scalars.
 bool is_allowed_global(const Global& global) {
   static const std::set<std::string> allowed = {
       "collections.OrderedDict", "collections.Counter", "builtins.set", "builtins.bytearray",
@@ -104,7 +105,11 @@ bool is_allowed_global(const Global& global) {
       "torch.nn.parameter.Parameter", "torch._utils._rebuild_tensor",
       "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
       "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state",
-      "torch._tensor._rebuild_from_type_v2"};
+      "torch._tensor._rebuild_from_type_v2",
+      // Beyond torch's list: numpy scalars and their dtypes, which torchreid-style checkpoints
+      // hold ({'rank1': np.float64(...)}). Harmless here, as nothing a pickle names is ever
+      // called: they stay placeholders beside the tensors.
+      "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar"};
   if (allowed.contains(global.qualified())) return true;
   if (global.module != "torch") return false;
   return storage_dtype(global.name) != c10::ScalarType::Undefined ||  // torch.FloatStorage
