@@ -676,9 +676,9 @@ class Sweep:
             file.close()
         seconds = trial.earlier_seconds + time.monotonic() - trial.started
         if self.untested(trial):
-            # Stopped after its last iteration, before its test: the resumed run had nothing left
-            # to train and printed no metrics (a recipe's --resume does not test then), so the
-            # trial's last.pt is tested on its own (--evaluate --weights).
+            # Stopped after its last iteration, before its test, and resumed by a recipe binary
+            # built before recipes tested a finished run's weights on --resume: it printed no
+            # metrics, so the trial's last.pt is tested on its own (--evaluate --weights).
             self.running[trial.index] = start_trial(
                 self.folder, self.options, self.common, trial.index, trial.values, trial.slot,
                 self.devices, test_checkpoint=True, spent=seconds)
