@@ -4,8 +4,10 @@
 // LibTorch's own readers do not cover what Python writes: torch::pickle_load turns the
 // collections.OrderedDict that every nn.Module.state_dict() is (with its `_metadata`
 // attribute) into None, and torch::pickle_save tags dicts with a global that
-// torch.load(weights_only=True) refuses. These two functions handle exactly the subset that
-// state dicts and dicts of tensors use.
+// torch.load(weights_only=True) refuses. The functions here handle exactly the subset that
+// state dicts and dicts of tensors use. The files are untrusted (a downloaded weights file):
+// the reader names nothing outside a whitelist, calls nothing it names, bounds every length by
+// the file's size and is fuzzed (fuzz/pickle.cpp, fuzz/features.cpp).
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -29,5 +31,17 @@ std::string pickle_untagged(const c10::IValue& value);
 /// (`{"state_dict": {...}, "epoch": 3}`), that dict's tensors are returned. Throws DataError
 /// starting with the path when the file is missing or not such a file.
 NamedTensors load_tensor_dict(const std::filesystem::path& file);
+
+/// One string-keyed entry of a pickled dict.
+struct DictEntry {
+  std::string key;
+  torch::Tensor tensor;  ///< undefined when the value is not a tensor
+  std::string kind;      ///< what the value is: "Tensor", "None", "list", "str", "int", ...
+};
+
+/// The string-keyed entries of the dict that the zip-format torch.save `file` holds, in file
+/// order (the features file's reader). The same hardened reader as load_tensor_dict; DataError
+/// starting with the path when the file is missing, unreadable or holds no dict at the top.
+std::vector<DictEntry> load_dict(const std::filesystem::path& file);
 
 }  // namespace fgreid::detail

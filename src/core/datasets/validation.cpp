@@ -18,8 +18,8 @@ std::vector<std::int64_t> draw_validation_ids(std::vector<std::int64_t> train_pi
     throw UsageError(fmt::format("--validation {}: must be a fraction in (0, 1), or 0 for the "
                                  "official split", split.validation));
   std::ranges::sort(train_pids);
-  const auto [first, last] = std::ranges::unique(train_pids);
-  train_pids.erase(first, last);
+  // std::unique, not std::ranges::unique: clang 14 (the fuzz build) rejects libstdc++ 12's.
+  train_pids.erase(std::unique(train_pids.begin(), train_pids.end()), train_pids.end());
   const auto count = static_cast<std::size_t>(
       std::floor(split.validation * static_cast<double>(train_pids.size())));
   if (count == 0 || count >= train_pids.size())

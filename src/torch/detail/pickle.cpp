@@ -75,8 +75,6 @@ struct Object {
       value;
 };
 
-Ref make(auto value) { return std::make_shared<Object>(Object{std::move(value)}); }
-
 template <class T>
 T* as(const Ref& ref) {
   return ref ? std::get_if<T>(&ref->value) : nullptr;
@@ -109,7 +107,10 @@ bool is_allowed_global(const Global& global) {
       // Beyond torch's list: numpy scalars and their dtypes, which torchreid-style checkpoints
       // hold ({'rank1': np.float64(...)}). Harmless here, as nothing a pickle names is ever
       // called: they stay placeholders beside the tensors.
-      "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar"};
+      "numpy.dtype", "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar",
+      // LibTorch's torch::pickle_save tags each dict and list with it; REDUCE returns the
+      // tagged object unchanged.
+      "torch.jit._pickle.restore_type_tag"};
   if (allowed.contains(global.qualified())) return true;
   if (global.module != "torch") return false;
   return storage_dtype(global.name) != c10::ScalarType::Undefined ||  // torch.FloatStorage
@@ -118,8 +119,23 @@ bool is_allowed_global(const Global& global) {
 
 class Unpickler {
  public:
-  Unpickler(caffe2::serialize::PyTorchStreamReader& reader, std::string source)
-      : reader_(reader), source_(std::move(source)) {}
+  /// `file_size` bounds every record the pickle may make us read (torch.save stores them
+  /// uncompressed): a zip header that claims more is refused before anything is allocated.
+  Unpickler(caffe2::serialize::PyTorchStreamReader& reader, std::string source,
+            std::size_t file_size)
+      : reader_(reader), source_(std::move(source)), file_size_(file_size) {}
+  Unpickler(const Unpickler&) = delete;
+  Unpickler& operator=(const Unpickler&) = delete;
+
+  /// A pickle may build containers that hold themselves (a memoized list appended to itself)
+  /// or nest a million deep (TUPLE1 after TUPLE1): shared pointers would leak the first and
+  /// recurse through the second's destructors until the stack overflows. So every object's
+  /// children are detached here, all at one level, before any is freed.
+  ~Unpickler() {
+    std::vector<Ref> detached;
+    for (const auto& made : made_)
+      if (Ref object = made.lock()) detach_children(*object, detached);
+  }
 
   Ref run(const std::string& pickle) {
     data_ = &pickle;
@@ -137,6 +153,37 @@ class Unpickler {
   template <class... Args>
   [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) const {
     throw DataError(fmt::format("{}: {}", source_, fmt::format(format, std::forward<Args>(args)...)));
+  }
+
+  Ref make(auto value) {
+    auto object = std::make_shared<Object>(Object{std::move(value)});
+    made_.push_back(object);
+    return object;
+  }
+
+  static void detach_children(Object& object, std::vector<Ref>& detached) {
+    auto take = [&](std::vector<Ref>& items) {
+      std::ranges::move(items, std::back_inserter(detached));
+      items.clear();
+    };
+    if (auto* tuple = std::get_if<Tuple>(&object.value)) take(tuple->items);
+    if (auto* list = std::get_if<List>(&object.value)) take(list->items);
+    if (auto* dict = std::get_if<Dict>(&object.value)) {
+      for (auto& [key, value] : dict->items) {
+        detached.push_back(std::move(key));
+        detached.push_back(std::move(value));
+      }
+      dict->items.clear();
+    }
+  }
+
+  /// The size of `record`, refused when it claims more bytes than the whole file has.
+  std::size_t record_size(const std::string& record) {
+    const std::size_t size = reader_.getRecordSize(record);
+    if (size > file_size_)
+      fail("record '{}' claims {} bytes, more than the file's {} (a damaged or hostile zip "
+           "header)", record, size, file_size_);
+    return size;
   }
 
   char byte() {
@@ -349,7 +396,7 @@ class Unpickler {
     const std::string record = "data/" + *key;
     if (!reader_.hasRecord(record)) fail("no record '{}' for a tensor", record);
     // Checked before allocating, so that memory stays bounded by the file's own size.
-    const std::size_t size = reader_.getRecordSize(record);
+    const std::size_t size = record_size(record);
     const auto element = c10::elementSize(dtype);
     if (*numel < 0 || static_cast<std::uint64_t>(*numel) > size / element)
       fail("record '{}' holds {} bytes, not the {} elements of {} bytes its tensor claims", record,
@@ -397,6 +444,7 @@ class Unpickler {
     const std::string name = global->qualified();
     const auto& args = tuple->items;
     if (name == "collections.OrderedDict" || name == "builtins.dict") return make(Dict{});
+    if (name == "torch.jit._pickle.restore_type_tag" && !args.empty()) return args[0];
     if (name == "torch._utils._rebuild_tensor_v2" || name == "torch._utils._rebuild_tensor") {
       if (args.size() < 4) fail("malformed tensor record ({} arguments)", args.size());
       auto* storage = as<torch::Tensor>(args[0]);
@@ -405,7 +453,10 @@ class Unpickler {
       const auto sizes = integers(args[2], "size");
       const auto strides = integers(args[3], "stride");
       if (sizes.size() != strides.size()) fail("malformed tensor record (size and stride ranks)");
-      check_view_inside(*offset, sizes, strides, storage->numel());
+      // Bounded by the storage's bytes: the tensor passed may itself be a view whose numel
+      // (a stride-0 expand) says nothing about the memory behind it.
+      check_view_inside(*offset, sizes, strides,
+                        static_cast<std::int64_t>(storage->storage().nbytes() / storage->itemsize()));
       auto tensor = torch::empty({0}, storage->options());
       tensor.set_(storage->storage(), *offset, sizes, strides);
       return make(tensor);
@@ -420,6 +471,8 @@ class Unpickler {
 
   caffe2::serialize::PyTorchStreamReader& reader_;
   std::string source_;
+  std::size_t file_size_;
+  std::vector<std::weak_ptr<Object>> made_;
   const std::string* data_ = nullptr;
   std::size_t pos_ = 0;
   std::vector<Ref> stack_;
@@ -475,27 +528,87 @@ std::string unreadable_reason(const std::filesystem::path& file, const c10::Erro
 
 }  // namespace
 
-NamedTensors load_tensor_dict(const std::filesystem::path& file) {
+namespace {
+
+/// What kind of Python value `object` is, for messages ("list", "None", ...).
+std::string kind_of(const Ref& object) {
+  return std::visit(
+      [](const auto& value) -> std::string {
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, None>) return "None";
+        else if constexpr (std::is_same_v<T, bool>) return "bool";
+        else if constexpr (std::is_same_v<T, std::int64_t>) return "int";
+        else if constexpr (std::is_same_v<T, double>) return "float";
+        else if constexpr (std::is_same_v<T, std::string>) return "str";
+        else if constexpr (std::is_same_v<T, Global>) return value.qualified();
+        else if constexpr (std::is_same_v<T, Tuple>) return "tuple";
+        else if constexpr (std::is_same_v<T, List>) return "list";
+        else if constexpr (std::is_same_v<T, Dict>) return "dict";
+        else if constexpr (std::is_same_v<T, Opaque>) return value.what;
+        else return "Tensor";
+      },
+      object->value);
+}
+
+/// Unpickles the data.pkl of the zip-format torch.save `file` and hands its root object to
+/// `use` while the objects live; returns what `use` returns.
+template <class Use>
+auto read_pickle(const std::filesystem::path& file, Use&& use) {
   const std::string where = file.string();
-  if (!std::filesystem::is_regular_file(file))
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(file, error))
     throw DataError(fmt::format("{}: no such file", where));
+  const auto file_size = static_cast<std::size_t>(std::filesystem::file_size(file, error));
   // Every read of the archive, the unpickler's record reads included, is inside this try: a
   // library error about a hostile or torn file becomes one line naming it.
   try {
     caffe2::serialize::PyTorchStreamReader reader(where);
     if (!reader.hasRecord("data.pkl"))
       throw DataError(fmt::format("{}: a zip archive without data.pkl, not a torch.save file", where));
+    Unpickler unpickler(reader, where, file_size);
     if (reader.hasRecord("byteorder")) {
+      if (reader.getRecordSize("byteorder") > 16)
+        throw DataError(fmt::format("{}: a byteorder record of {} bytes", where,
+                                    reader.getRecordSize("byteorder")));
       auto [data, size] = reader.getRecord("byteorder");
       if (std::string(static_cast<const char*>(data.get()), size) != "little")
         throw DataError(fmt::format("{}: written on a big-endian machine", where));
     }
+    if (reader.getRecordSize("data.pkl") > file_size)
+      throw DataError(fmt::format("{}: record 'data.pkl' claims {} bytes, more than the file's "
+                                  "{} (a damaged or hostile zip header)",
+                                  where, reader.getRecordSize("data.pkl"), file_size));
     auto [data, size] = reader.getRecord("data.pkl");
     const std::string pickle(static_cast<const char*>(data.get()), size);
-    return tensors_in(Unpickler(reader, where).run(pickle), where);
+    const Ref root = unpickler.run(pickle);
+    return use(root, where);
   } catch (const c10::Error& error) {
     throw DataError(fmt::format("{}: {}", where, unreadable_reason(file, error)));
   }
+}
+
+}  // namespace
+
+NamedTensors load_tensor_dict(const std::filesystem::path& file) {
+  return read_pickle(file, [](const Ref& root, const std::string& where) {
+    return tensors_in(root, where);
+  });
+}
+
+std::vector<DictEntry> load_dict(const std::filesystem::path& file) {
+  return read_pickle(file, [](const Ref& root, const std::string& where) {
+    const auto* dict = as<Dict>(root);
+    if (dict == nullptr)
+      throw DataError(fmt::format("{}: holds a {}, not a dict", where, kind_of(root)));
+    std::vector<DictEntry> entries;
+    for (const auto& [key, value] : dict->items) {
+      const auto* name = as<std::string>(key);
+      if (name == nullptr) continue;
+      const auto* tensor = as<torch::Tensor>(value);
+      entries.push_back({*name, tensor != nullptr ? *tensor : torch::Tensor(), kind_of(value)});
+    }
+    return entries;
+  });
 }
 
 }  // namespace fgreid::detail
