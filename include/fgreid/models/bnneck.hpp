@@ -31,7 +31,7 @@ class BNNeckNetImpl : public ReidModuleImpl {
   BNNeckOptions options_;
   std::int64_t channels_;
   Trunk backbone{nullptr};
-  torch::nn::BatchNorm1d bottleneck{nullptr};
+  BatchNorm1d bottleneck{nullptr};
   torch::nn::Linear classifier{nullptr};
 };
 TORCH_MODULE(BNNeckNet);

@@ -92,7 +92,7 @@ class FGReIDNetImpl : public ReidModuleImpl {
   Modality input_;
   Trunk base_{nullptr}, base_mars_{nullptr};
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
-  torch::nn::BatchNorm1d bn1_{nullptr}, bn2_{nullptr};
+  BatchNorm1d bn1_{nullptr}, bn2_{nullptr};
   torch::nn::Linear classifier_{nullptr};
   torch::nn::Conv2d theta_{nullptr}, g_{nullptr}, w_z_{nullptr};
 };

@@ -1,6 +1,8 @@
 #pragma once
 // ResNet trunks with torchvision's parameter names (conv1, bn1, layer1..4; avgpool and fc
 // removed), so torchvision state dicts load as they are and exported weights load back.
+#include <fgreid/models/batch_norm.hpp>
+
 #include <torch/torch.h>
 
 namespace fgreid::models {
@@ -23,7 +25,7 @@ class TrunkImpl : public torch::nn::Module {
  private:
   TrunkOptions options_;
   torch::nn::Conv2d conv1{nullptr};
-  torch::nn::BatchNorm2d bn1{nullptr};
+  BatchNorm2d bn1{nullptr};
   torch::nn::Sequential layer1{nullptr}, layer2{nullptr}, layer3{nullptr}, layer4{nullptr};
 };
 TORCH_MODULE(Trunk);

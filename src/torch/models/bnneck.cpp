@@ -5,7 +5,7 @@ namespace fgreid::models {
 BNNeckNetImpl::BNNeckNetImpl(Trunk trunk, std::int64_t num_classes, BNNeckOptions options)
     : options_(options), channels_(trunk->channels()) {
   backbone = register_module("backbone", std::move(trunk));
-  bottleneck = register_module("bottleneck", torch::nn::BatchNorm1d(channels_));
+  bottleneck = register_module("bottleneck", BatchNorm1d(channels_));
   // BoT: the neck only normalises; a learned shift would undo the BN's centring.
   bottleneck->bias.requires_grad_(false);
   classifier = register_module(

@@ -32,8 +32,8 @@ FGReIDNetImpl::FGReIDNetImpl(Trunk first, Trunk second, std::int64_t num_classes
   base_mars_ = register_module("base_mars", std::move(second));
   conv1_ = register_module("conv1", pointwise(channels, kBranchChannels, true));
   conv2_ = register_module("conv2", pointwise(channels, kBranchChannels, true));
-  bn1_ = register_module("bn1", nn::BatchNorm1d(kBranchChannels));
-  bn2_ = register_module("bn2", nn::BatchNorm1d(kBranchChannels));
+  bn1_ = register_module("bn1", BatchNorm1d(kBranchChannels));
+  bn2_ = register_module("bn2", BatchNorm1d(kBranchChannels));
   classifier_ = register_module(
       "classifier", nn::Linear(nn::LinearOptions(kBranchChannels, num_classes).bias(false)));
   theta_ = register_module("theta", pointwise(kBranchChannels, kNonLocalChannels, false));

@@ -21,20 +21,20 @@ class BlockImpl : public nn::Module {
     const std::int64_t out = width * (bottleneck ? 4 : 1);
     if (bottleneck) {
       conv1 = register_module("conv1", conv(in, width, 1));
-      bn1 = register_module("bn1", nn::BatchNorm2d(width));
+      bn1 = register_module("bn1", BatchNorm2d(width));
       conv2 = register_module("conv2", conv(width, width, 3, stride));
-      bn2 = register_module("bn2", nn::BatchNorm2d(width));
+      bn2 = register_module("bn2", BatchNorm2d(width));
       conv3 = register_module("conv3", conv(width, out, 1));
-      bn3 = register_module("bn3", nn::BatchNorm2d(out));
+      bn3 = register_module("bn3", BatchNorm2d(out));
     } else {
       conv1 = register_module("conv1", conv(in, width, 3, stride));
-      bn1 = register_module("bn1", nn::BatchNorm2d(width));
+      bn1 = register_module("bn1", BatchNorm2d(width));
       conv2 = register_module("conv2", conv(width, width, 3));
-      bn2 = register_module("bn2", nn::BatchNorm2d(width));
+      bn2 = register_module("bn2", BatchNorm2d(width));
     }
     if (stride != 1 || in != out)
       downsample = register_module(
-          "downsample", nn::Sequential(conv(in, out, 1, stride), nn::BatchNorm2d(out)));
+          "downsample", nn::Sequential(conv(in, out, 1, stride), BatchNorm2d(out)));
   }
 
   torch::Tensor forward(torch::Tensor x) {
@@ -48,7 +48,7 @@ class BlockImpl : public nn::Module {
  private:
   bool bottleneck_;
   nn::Conv2d conv1{nullptr}, conv2{nullptr}, conv3{nullptr};
-  nn::BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
+  BatchNorm2d bn1{nullptr}, bn2{nullptr}, bn3{nullptr};
   nn::Sequential downsample{nullptr};
 };
 TORCH_MODULE(Block);
@@ -79,7 +79,7 @@ TrunkImpl::TrunkImpl(TrunkOptions options) : options_(options) {
   const Layout layout = layout_of(options.depth);
   conv1 = register_module(
       "conv1", nn::Conv2d(nn::Conv2dOptions(3, 64, 7).stride(2).padding(3).bias(false)));
-  bn1 = register_module("bn1", nn::BatchNorm2d(64));
+  bn1 = register_module("bn1", BatchNorm2d(64));
   std::int64_t in = 64;
   auto make_layer = [&](std::int64_t width, int blocks, std::int64_t stride) {
     nn::Sequential layer;
