@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "support.hpp"
@@ -163,4 +164,43 @@ TEST_CASE("a zip whose record cannot be read is a DataError naming the file, not
   const auto size = std::filesystem::file_size(file);
   std::filesystem::resize_file(file, size - 30);
   CHECK(refusal(file).starts_with(file.string()));
+}
+
+TEST_CASE("a view of a stride-0 view is bounded by the storage's bytes, not by the outer view's numel") {
+  TempDir dir;
+  // t = 2^40 elements over storage "0" (4 floats) with stride 0: inside it. A view of t that
+  // passes t itself as its storage, 2^36 elements with stride 1, reaches 256 GiB past the 16
+  // bytes: bounded by t.numel() it passed, and set_ grew the storage to fit.
+  const auto file = archive(dir, Pickle{}.dict_of([](Pickle& p) {
+    p.global("torch._utils", "_rebuild_tensor_v2").op('(');
+    p.tensor(4, 0, std::int64_t{1} << 40, 0);
+    p.long_integer(0).op('(').long_integer(std::int64_t{1} << 36).op('t');
+    p.op('(').long_integer(1).op('t').op('\x89');
+    p.global("collections", "OrderedDict").op(')').op('R').op('t').op('R');
+  }));
+  const auto message = refusal(file);
+  CHECK(message.starts_with(file.string()));
+  CHECK(message.find("reaches past its storage of 4 elements") != std::string::npos);
+}
+
+TEST_CASE("a zip header that claims more bytes than the file holds is refused before allocating") {
+  TempDir dir;
+  // A storage of 2^28 floats (1 GiB) over a 16-byte record whose central directory entry is
+  // re-labelled deflated with 2 GiB uncompressed: a reader that trusts the entry finds the
+  // storage small enough and allocates 1 GiB before the inflation fails.
+  const auto file = archive(dir, Pickle{}.dict_of([](Pickle& p) { p.tensor(std::int64_t{1} << 28, 0, 4, 1); }));
+  std::string bytes;
+  {
+    std::ifstream in(file, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  const auto entry = bytes.rfind("PK\x01\x02", bytes.rfind("/data/0"));
+  REQUIRE(entry != std::string::npos);
+  bytes[entry + 10] = 8;  // compression method: deflate
+  const std::uint32_t claimed = 0x7fffffff;
+  for (int i = 0; i < 4; ++i) bytes[entry + 24 + i] = static_cast<char>((claimed >> (8 * i)) & 0xff);
+  std::ofstream(file, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  const auto message = refusal(file);
+  CHECK(message.starts_with(file.string()));
+  CHECK(message.find("claims 2147483647 bytes") != std::string::npos);
 }
