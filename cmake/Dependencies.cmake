@@ -69,8 +69,12 @@ if(PkgConfig_FOUND)
 endif()
 fgreid_require(HDF5_FOUND "HDF5" "libhdf5-dev pkg-config")
 fgreid_require(MATIO_FOUND "matio" "libmatio-dev pkg-config")
+# zlib: src/core/datasets/mat_guard.cpp inflates compressed v5 elements to check their sizes
+# before matio allocates what they claim.
+find_package(ZLIB QUIET)
+fgreid_require(ZLIB_FOUND "zlib" "zlib1g-dev")
 add_library(fgreid_mat_files INTERFACE)
-target_link_libraries(fgreid_mat_files INTERFACE PkgConfig::HDF5 PkgConfig::MATIO)
+target_link_libraries(fgreid_mat_files INTERFACE PkgConfig::HDF5 PkgConfig::MATIO ZLIB::ZLIB)
 add_library(fgreid::mat_files ALIAS fgreid_mat_files)
 
 add_library(fgreid_deps_core INTERFACE)

@@ -3,6 +3,8 @@
 // files (GRID, CUHK03's protocol files). Private to src/core/datasets.
 #include <fgreid/error.hpp>
 
+#include "mat_guard.hpp"
+
 #include <fmt/format.h>
 #include <matio.h>
 
@@ -27,6 +29,7 @@ using Variable = std::unique_ptr<matvar_t, FreeVariable>;
 inline File open(const std::filesystem::path& path, std::string_view needs) {
   if (!std::filesystem::is_regular_file(path))
     throw DataError(fmt::format("{}: file not found ({})", path.string(), needs));
+  check_sizes(path);  // before matio allocates what the file claims
   File file(Mat_Open(path.c_str(), MAT_ACC_RDONLY));
   if (!file) throw DataError(fmt::format("{}: not a MATLAB .mat file", path.string()));
   return file;

@@ -1,6 +1,8 @@
 #include <fgreid/datasets/mat_numeric.hpp>
 #include <fgreid/error.hpp>
 
+#include "mat_guard.hpp"
+
 #include <fmt/format.h>
 #include <matio.h>
 
@@ -40,6 +42,7 @@ MatMatrix read_mat_matrix(const std::filesystem::path& file, std::string_view va
   if (!std::filesystem::is_regular_file(file))
     throw DataError(fmt::format("{}: file not found (a MATLAB file holding '{}')", file.string(),
                                 variable));
+  mat::check_sizes(file);  // before matio allocates what the file claims
   std::unique_ptr<mat_t, CloseMat> mat(Mat_Open(file.c_str(), MAT_ACC_RDONLY));
   if (!mat) throw DataError(fmt::format("{}: not a MATLAB file that matio can read", file.string()));
   const std::string name(variable);
