@@ -111,9 +111,15 @@ std::set<std::pair<int, int>> classic_test_set(const hdf5::Reader& file, int ind
     throw DataError(fmt::format("{}: '{}' is not an N×2 [pair, person] list", file.path().string(), what));
   const auto values = file.numbers(set.get(), what);
   const auto rows = set_dims[1];
+  // Checked before the cast: a double outside int's range is undefined behaviour to convert.
+  const auto number = [&](double value) {
+    if (!(value >= 0 && value <= 1e6) || value != std::floor(value))
+      throw DataError(fmt::format("{}: '{}' holds {}, not a pair or person number",
+                                  file.path().string(), what, value));
+    return static_cast<int>(value);
+  };
   std::set<std::pair<int, int>> tested;
-  for (hsize_t r = 0; r < rows; ++r)
-    tested.emplace(static_cast<int>(values[r]), static_cast<int>(values[rows + r]));
+  for (hsize_t r = 0; r < rows; ++r) tested.emplace(number(values[r]), number(values[rows + r]));
   return tested;
 }
 

@@ -53,7 +53,7 @@ std::vector<hobj_ref_t> Reader::references(hid_t dataset, const std::string& wha
   if (!type.valid() || H5Tget_class(type.get()) != H5T_REFERENCE)
     throw DataError(fmt::format("{}: '{}' is not a cell array", path_.string(), what));
   dims = dims_of(dataset);
-  std::vector<hobj_ref_t> refs(count_of(dims));
+  std::vector<hobj_ref_t> refs(stored_count(dataset, what));
   if (!refs.empty() &&
       H5Dread(dataset, H5T_STD_REF_OBJ, H5S_ALL, H5S_ALL, H5P_DEFAULT, refs.data()) < 0)
     throw DataError(fmt::format("{}: cannot read '{}'", path_.string(), what));
@@ -70,8 +70,41 @@ Handle Reader::open(const hobj_ref_t& ref, const std::string& what) const {
   return object;
 }
 
+hsize_t Reader::stored_count(hid_t dataset, const std::string& what) const {
+  // Bounded by the file's own size, not by the storage size its header claims: a chunk may
+  // be deflated (~1000:1 at most), a dataset never written holds its fill value.
+  constexpr hsize_t kMaxInflation = 1100, kUnstoredBytes = 65536;
+  Handle type(H5Dget_type(dataset), H5Tclose);
+  const hsize_t element = type.valid() ? H5Tget_size(type.get()) : 0;
+  std::error_code error;
+  const hsize_t budget = std::filesystem::file_size(path_, error) * kMaxInflation + kUnstoredBytes;
+  hsize_t count = 1;
+  for (const auto d : dims_of(dataset)) {
+    if (d != 0 && count > budget / d) count = budget + 1;  // past the budget: no need to go on
+    else count *= d;
+  }
+  if (element == 0 || count > budget / element)
+    throw DataError(fmt::format("{}: '{}' claims more elements than the file stores for it (a "
+                                "damaged or hostile file)", path_.string(), what));
+  // Where the data lie must agree with that count: libhdf5 1.10 copies a compact dataset's
+  // buffer by the dataspace's size, and reads a contiguous one wherever its header says.
+  Handle plist(H5Dget_create_plist(dataset), H5Pclose);
+  const auto layout = plist.valid() ? H5Pget_layout(plist.get()) : H5D_LAYOUT_ERROR;
+  const hsize_t stored = H5Dget_storage_size(dataset);
+  const haddr_t offset = H5Dget_offset(dataset);
+  const bool consistent =
+      (layout == H5D_COMPACT && stored == count * element) ||
+      (layout == H5D_CONTIGUOUS && (stored == 0 || (offset != HADDR_UNDEF && stored == count * element &&
+                                                    offset + stored <= std::filesystem::file_size(path_, error)))) ||
+      layout == H5D_CHUNKED;
+  if (!consistent)
+    throw DataError(fmt::format("{}: '{}' has a storage layout that does not fit its size (a "
+                                "damaged or hostile file)", path_.string(), what));
+  return count;
+}
+
 std::vector<double> Reader::numbers(hid_t dataset, const std::string& what) const {
-  std::vector<double> values(count_of(dims_of(dataset)));
+  std::vector<double> values(stored_count(dataset, what));
   if (!values.empty() &&
       H5Dread(dataset, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()) < 0)
     throw DataError(fmt::format("{}: '{}' is not a numeric array", path_.string(), what));
@@ -81,10 +114,10 @@ std::vector<double> Reader::numbers(hid_t dataset, const std::string& what) cons
 cv::Mat Reader::image(const hobj_ref_t& ref, const std::string& what) const {
   auto dataset = open(ref, what);
   const auto dims = dims_of(dataset.get());
-  if (dims.size() != 3 || dims[0] != 3)
+  if (dims.size() != 3 || dims[0] != 3 || dims[1] > 65535 || dims[2] > 65535)
     throw DataError(fmt::format("{}: '{}' is not an H×W×3 image", path_.string(), what));
   const auto width = static_cast<int>(dims[1]), height = static_cast<int>(dims[2]);
-  std::vector<std::uint8_t> data(count_of(dims));
+  std::vector<std::uint8_t> data(stored_count(dataset.get(), what));
   if (H5Dread(dataset.get(), H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, data.data()) < 0)
     throw DataError(fmt::format("{}: cannot read '{}'", path_.string(), what));
   cv::Mat image(height, width, CV_8UC3);

@@ -66,6 +66,10 @@ class Reader {
   [[nodiscard]] const std::filesystem::path& path() const { return path_; }
 
  private:
+  /// The element count of `dataset`, refused (DataError) when its dims claim more than the
+  /// file's bytes can hold: HDF5 and we allocate that many elements before reading.
+  hsize_t stored_count(hid_t dataset, const std::string& what) const;
+
   std::filesystem::path path_;
   Handle file_;
 };
