@@ -164,9 +164,14 @@ void check_v4(std::string_view bytes) {
     if (type < 0 || type > 4052 || rows < 0 || cols < 0 || name_length < 0)
       throw Refused{"not a MATLAB v4 or v5 file"};
     constexpr int element_bytes[] = {8, 4, 4, 2, 2, 1};
-    const int precision = type / 10 % 10;
+    const int precision = type / 10 % 10, kind = type % 10;
     if (precision > 5) throw Refused{fmt::format("a v4 matrix of unknown precision {}", precision)};
+    // Full and text matrices only: matio sizes a sparse one's buffers from other fields.
+    if (kind > 1) throw Refused{fmt::format("a v4 matrix of kind {}, which fgreid does not read", kind)};
     bytes.remove_prefix(20);
+    // Each side alone too: matio sizes buffers by rows even when there are no columns.
+    if (std::uint64_t(rows) > bytes.size() || std::uint64_t(cols) > bytes.size())
+      throw Refused{fmt::format("a v4 matrix claims {} × {} elements in {} bytes", rows, cols, bytes.size())};
     const std::uint64_t data = std::uint64_t(rows) * std::uint64_t(cols) *
                                std::uint64_t(element_bytes[precision]) * (imaginary != 0 ? 2 : 1);
     if (std::uint64_t(name_length) > bytes.size() || data > bytes.size() - std::uint64_t(name_length))
