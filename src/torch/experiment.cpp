@@ -1,18 +1,24 @@
 #include <fgreid/datasets/synthetic.hpp>
+#include <fgreid/dist/world.hpp>
 #include <fgreid/experiment.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 namespace fgreid::detail {
 
 void set_threads(int threads) {
   if (threads < 0) throw UsageError(fmt::format("--threads {}: must be >= 0 (0 = every core)", threads));
-  const int count = threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  at::set_num_threads(count);
+  // Under torchrun the ranks of one machine share its cores.
+  const auto launch = dist::launch_from(dist::process_environment());
+  const int ranks_here = launch ? launch->local_world_size : 1;
+  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  at::set_num_threads(threads > 0 ? threads : std::max(1, cores / ranks_here));
 }
 
 std::filesystem::path synthetic_data_root(
@@ -31,8 +37,17 @@ int report_error(std::string_view program, const std::exception& error, int code
   if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error))
     message = torch_error->what_without_backtrace();
   message = message.substr(0, message.find('\n'));
-  fmt::print(stderr, "{}: error: {}\n", program, message);
-  return code;
+  const auto& world = dist::world();
+  if (!world.distributed()) {
+    fmt::print(stderr, "{}: error: {}\n", program, message);
+    return code;
+  }
+  // The process group's threads may wait on a rank that is gone: leave without unwinding them
+  // (torchrun sees the exit code and stops or restarts the others).
+  fmt::print(stderr, "{} (rank {}): error: {}\n", program, world.rank(), message);
+  std::fflush(stderr);
+  std::fflush(stdout);
+  std::_Exit(code);
 }
 
 }  // namespace fgreid::detail

@@ -65,6 +65,9 @@ struct LoaderOptions {
   std::uint64_t seed = 0;  ///< augmentation seed: batch b, item i draws from (seed, b, i)
   FrameChooser frames;     ///< empty: image mode (first image of each entry); set: clip mode
   std::uint64_t first_batch = 0;  ///< number of the first batch (b above): a resumed epoch's
+  /// Number of the first item (i above) of each batch: a rank's share of a global batch draws
+  /// what one process on the whole batch would.
+  std::uint64_t first_item = 0;
 };
 
 class BatchLoader {

@@ -20,6 +20,8 @@ enum class AmpMode { off, bf16, fp16 };
 enum class OptimizerKind { adam, sgd };
 enum class ScheduleKind { multistep, cosine };
 enum class SelectionMetric { rank1, mAP };
+enum class DistBackend { automatic, nccl, gloo };
+enum class LossBatch { global, rank };
 
 struct RunOptions {
   static constexpr std::string_view flag_group = "run";
@@ -167,6 +169,22 @@ struct EvalOptions {
                  visualize_attention, plot_centers);
 };
 
+/// Data-parallel training when torchrun starts the recipe (README "Several GPUs and machines").
+struct DistOptions {
+  static constexpr std::string_view flag_group = "distributed (under torchrun)";
+  /// Collectives: auto (NCCL for CUDA, Gloo for the CPU), nccl or gloo.
+  DistBackend dist_backend = DistBackend::automatic;
+  /// Normalise BatchNorm by the statistics of the global batch (false: each rank by its own share, as DistributedDataParallel does).
+  bool sync_bn = false;
+  /// The batch the loss terms see: global (every rank's outputs gathered, the terms of one process on the whole batch) or rank (its own identities: batch-hard mining, OSM and the attention minimum then look at fewer).
+  LossBatch loss_batch = LossBatch::global;
+  /// Gradient bucket size in MiB: a bucket is all-reduced as soon as backward has filled it, while the rest of backward runs.
+  double bucket_mb = 25;
+  /// Seconds a collective waits for the other ranks (evaluation on rank 0 included) before the run stops with an error.
+  int dist_timeout = 1800;
+  FGREID_REFLECT(DistOptions, dist_backend, sync_bn, loss_batch, bucket_mb, dist_timeout);
+};
+
 }  // namespace engine
 
 template <>
@@ -184,6 +202,14 @@ struct EnumNames<engine::OptimizerKind> {
 template <>
 struct EnumNames<engine::ScheduleKind> {
   static constexpr std::array<std::string_view, 2> values{"multistep", "cosine"};
+};
+template <>
+struct EnumNames<engine::DistBackend> {
+  static constexpr std::array<std::string_view, 3> values{"auto", "nccl", "gloo"};
+};
+template <>
+struct EnumNames<engine::LossBatch> {
+  static constexpr std::array<std::string_view, 2> values{"global", "rank"};
 };
 template <>
 struct EnumNames<engine::SelectionMetric> {

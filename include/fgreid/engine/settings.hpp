@@ -24,7 +24,9 @@ struct Settings {
   eval::RerankOptions rerank;
   /// The knobs of st-ReID.
   eval::StReidOptions st;
-  FGREID_REFLECT(Settings, run, weights, data, train, eval, suite, rerank, st);
+  /// Data-parallel training under torchrun: backend, BatchNorm, the loss's batch, buckets.
+  DistOptions dist;
+  FGREID_REFLECT(Settings, run, weights, data, train, eval, suite, rerank, st, dist);
 };
 
 /// Refuses every value that no run can use (a zero size or count, a rate that is not a

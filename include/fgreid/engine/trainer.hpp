@@ -1,7 +1,10 @@
 #pragma once
 // The training loop: epochs of steps (the forward under autocast, the loss, the scaled
 // backward, the model's optimiser and the loss's own), the progress line and log.jsonl,
-// Ctrl-C, and the evaluations on the schedule, each followed by last.pt and best.pt.
+// Ctrl-C, and the evaluations on the schedule, each followed by last.pt and best.pt. Under
+// torchrun each rank trains on its identities of the global batch, gradients averaged in buckets
+// during backward; rank 0 alone writes.
+#include <fgreid/dist/gradients.hpp>
 #include <fgreid/engine/files.hpp>
 #include <fgreid/engine/optim.hpp>
 #include <fgreid/engine/parts.hpp>
@@ -37,6 +40,15 @@ class Trainer {
   std::optional<int> train_epoch(int epoch);
   /// Forward, loss, backward and the optimisers' steps on one batch.
   losses::LossResult step(torch::Tensor images, const torch::Tensor& labels);
+  /// The loss on this rank's outputs, or (--loss-batch global) on every rank's, gathered.
+  losses::LossResult loss_of(const models::TrainOutput& output, const torch::Tensor& labels);
+  /// Every rank starts from rank 0's weights and the loss's state.
+  void start_together();
+  /// This rank's identities of a global batch (all of it in one process).
+  std::vector<std::int64_t> rank_share(std::vector<std::int64_t> batch) const;
+  /// The signal to stop with after this iteration, or 0; under torchrun, every rank stops after
+  /// the same iteration.
+  int stop_requested();
   /// The progress line and log record of the current window of steps.
   void report(const losses::LossResult& result, int epoch, double lr, double wait_seconds);
   /// Notes, on the device and without waiting for it, the first iteration whose loss is not
@@ -53,6 +65,7 @@ class Trainer {
   void keep(int epoch) const;
 
   const Job& job_;
+  const dist::World& world_;
   Parts& parts_;
   const eval::Evaluator& evaluator_;
   torch::Device device_;
@@ -63,6 +76,9 @@ class Trainer {
   /// What the gradient scaler unscales: the model's parameters and the loss's own.
   std::vector<torch::Tensor> scaled_parameters_;
   std::int64_t batches_ = 1;  ///< per epoch
+  std::unique_ptr<dist::GradientAverager> averager_;  ///< under torchrun
+  std::int64_t global_batch_ = 0;  ///< items in a batch of the sampler, every rank's together
+  std::int64_t stop_after_ = -1;   ///< under torchrun: the agreed last iteration (-1: none yet)
 
   // Progress of the current run (not of the resumed one): images/s and ETA windows.
   std::unique_ptr<JsonLog> log_;

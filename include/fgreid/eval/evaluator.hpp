@@ -50,6 +50,10 @@ class Evaluator {
                                       const std::filesystem::path& output,
                                       const std::string& tag) const;
 
+  /// Under torchrun, on ranks other than 0: this rank's share of the test features, which rank
+  /// 0's evaluation (operator()) gathers; every rank extracts a share.
+  void share_features(models::ReidModuleImpl& model, torch::Device device) const;
+
   /// Both test views of the query and gallery from one pass of the model (extract_feature_views):
   /// {raw, flip + L2} feature sets with their labels, frames and training times.
   [[nodiscard]] std::array<FeatureSet, 2> feature_views(models::ReidModuleImpl& model,

@@ -66,6 +66,11 @@ void check(const EvalOptions& eval) {
   at_least("visualize-attention", eval.visualize_attention, 0);
 }
 
+void check(const DistOptions& dist) {
+  positive_finite("bucket-mb", dist.bucket_mb);
+  at_least("dist-timeout", dist.dist_timeout, 1);
+}
+
 }  // namespace
 
 void check_settings(const Settings& settings) {
@@ -73,6 +78,7 @@ void check_settings(const Settings& settings) {
   check(settings.data);
   check(settings.train);
   check(settings.eval);
+  check(settings.dist);
   settings.suite.check(settings.rerank, settings.st);
 }
 

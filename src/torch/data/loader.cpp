@@ -212,7 +212,7 @@ std::shared_ptr<BatchLoader::Pending> BatchLoader::plan(std::uint64_t number,
     if (entry.images.empty())
       throw DataError(fmt::format("entry {} (pid {}): no images", index, entry.pid));
     items.push_back(&entry);
-    seeds.push_back(detail::mix_seed(batch_seed, static_cast<std::uint64_t>(i)));
+    seeds.push_back(detail::mix_seed(batch_seed, options_.first_item + static_cast<std::uint64_t>(i)));
     if (clips) {
       auto chosen = options_.frames(entry, detail::mix_seed(seeds.back(), kFramesSalt));
       for (const auto frame : chosen)

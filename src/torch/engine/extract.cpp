@@ -1,5 +1,6 @@
 #include <fgreid/data/inputs.hpp>
 #include <fgreid/detail/pickle.hpp>
+#include <fgreid/dist/launch.hpp>
 #include <fgreid/engine/checkpoint.hpp>
 #include <fgreid/engine/extract.hpp>
 #include <fgreid/engine/files.hpp>
@@ -175,6 +176,8 @@ int extract_images(const Job& job, models::ReidModuleImpl& model, const samplers
   const auto& settings = job.settings;
   if (settings.run.extract.empty())
     throw UsageError("--extract-images needs --extract FILE (the features file to write, e.g. feats.pt)");
+  if (const auto launch = dist::launch_from(dist::process_environment()); launch && launch->world_size > 1)
+    throw UsageError("--extract-images runs in one process, not under torchrun");
   const auto outputs = extract_outputs(settings.run.extract);
   load_trained_weights(settings.run.weights, model, job.model_name, job.flags);
   const bool video = static_cast<bool>(clips);

@@ -1,3 +1,4 @@
+#include <fgreid/dist/world.hpp>
 #include <fgreid/engine/checkpoint.hpp>
 #include <fgreid/engine/checkpoint_sweep.hpp>
 #include <fgreid/engine/files.hpp>
@@ -8,6 +9,7 @@
 #include <fgreid/error.hpp>
 #include <fgreid/eval/evaluator.hpp>
 #include <fgreid/eval/features_file.hpp>
+#include <fgreid/models/batch_norm.hpp>
 #include <fgreid/models/summary.hpp>
 #include <fgreid/models/weights.hpp>
 
@@ -48,6 +50,9 @@ void check_request(const Job& job, const Parts& parts) {
     throw UsageError("--evaluate needs --weights CHECKPOINT");
   if (!settings.run.checkpoints.empty() && (settings.run.evaluate || !settings.run.resume.empty()))
     throw UsageError("--checkpoints evaluates a run's checkpoints; it takes neither --evaluate nor --resume");
+  const auto launch = dist::launch_from(dist::process_environment());
+  if (launch && launch->world_size > 1 && (settings.run.evaluate || !settings.run.checkpoints.empty()))
+    throw UsageError("--evaluate and --checkpoints run in one process, not under torchrun");
   if (settings.train.keep_every < 0)
     throw UsageError(fmt::format("--keep-every {}: must be 0 (none) or more", settings.train.keep_every));
 }
@@ -81,9 +86,28 @@ void to_channels_last(torch::nn::Module& model) {
     if (parameter.dim() == 4) parameter.set_data(parameter.contiguous(at::MemoryFormat::ChannelsLast));
 }
 
+/// Under torchrun: this rank's device (cuda:LOCAL_RANK where there are GPUs) and the process
+/// group, which becomes dist::world(). Alone: the device --device picks.
+torch::Device join_ranks(const Settings& settings) {
+  auto device = select_device(settings.run.device);
+  const auto launch = dist::launch_from(dist::process_environment());
+  if (!launch) return device;
+  if (device.is_cuda()) device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch->local_rank));
+  const auto& dist = settings.dist;
+  dist::set_world(dist::World::join(*launch, dist.dist_backend, device, std::chrono::seconds(dist.dist_timeout)));
+  const auto& world = dist::world();
+  models::set_batch_norm_sync(dist.sync_bn && world.size() > 1);
+  fmt::print(stderr, "[fgreid] rank {} of {} ({} on {}, local rank {}), BatchNorm {}, loss on the {} batch\n",
+             world.rank(), world.size(), world.backend_name(), device.str(), world.local_rank(),
+             dist.sync_bn ? "synchronised" : "per rank",
+             EnumNames<LossBatch>::values[static_cast<std::size_t>(dist.loss_batch)]);
+  return device;
+}
+
 /// The run's device, with the model and the loss's state moved there.
-torch::Device place(Parts& parts, const RunOptions& run) {
-  const torch::Device device = select_device(run.device);
+torch::Device place(Parts& parts, const Settings& settings) {
+  const auto& run = settings.run;
+  const torch::Device device = join_ranks(settings);
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(run.cudnn_benchmark);
   if (!device.is_cuda() && run.amp == AmpMode::fp16)
     fmt::print(stderr, "[fgreid] --amp fp16 on the CPU: LibTorch emulates half precision there, "
@@ -134,12 +158,33 @@ int train(const Job& job, Parts& parts, const eval::Evaluator& evaluator, torch:
   Trainer trainer(job, parts, evaluator, device);
   auto outcome = trainer.run();
   if (const int* stopped = std::get_if<int>(&outcome)) return *stopped;
+  if (!dist::world().is_main()) return 0;  // rank 0 writes the run's outputs
   return finish(job, *parts.model, trainer.output(), std::get<eval::Evaluation>(std::move(outcome)));
 }
 
 }  // namespace
 
-int execute(const Job& job, Parts parts) {
+namespace {
+
+/// A torchrun attempt after the first (--max-restarts) continues from --output's last.pt: the
+/// same command line then resumes, as the one before it died would have.
+Job resume_after_restart(const Job& job) {
+  const auto launch = dist::launch_from(dist::process_environment());
+  const auto& run = job.settings.run;
+  if (!launch || launch->restart == 0 || !run.resume.empty() || run.output.empty() ||
+      !std::filesystem::exists(run.output / "last.pt"))
+    return job;
+  fmt::print(stderr, "[fgreid] torchrun restart {}: resuming from {}\n", launch->restart,
+             (run.output / "last.pt").string());
+  Job restarted = job;
+  restarted.settings.run.resume = run.output;
+  return restarted;
+}
+
+}  // namespace
+
+int execute(const Job& given, Parts parts) {
+  const Job job = resume_after_restart(given);
   keep_freed_host_memory();
   check_request(job, parts);
   const auto& settings = job.settings;
@@ -149,7 +194,7 @@ int execute(const Job& job, Parts parts) {
                                                                    settings.data.width)));
     return 0;
   }
-  const torch::Device device = place(parts, settings.run);
+  const torch::Device device = place(parts, settings);
   const eval::Evaluator evaluator(job.splits, settings, parts.sampler->test_clips(), parts.pictures);
   if (!settings.run.checkpoints.empty()) return evaluate_checkpoints(job, parts, evaluator, device);
   return settings.run.evaluate ? evaluate_checkpoint(job, parts, evaluator, device)

@@ -1,3 +1,4 @@
+#include <fgreid/dist/differentiable.hpp>
 #include <fgreid/engine/curves.hpp>
 #include <fgreid/engine/interrupt.hpp>
 #include <fgreid/engine/trainer.hpp>
@@ -27,6 +28,23 @@ const char* metric_key(SelectionMetric metric) {
   return metric == SelectionMetric::mAP ? "mAP" : "rank1";
 }
 
+/// A batch of the sampler (P × K), drawn to learn its size and how it splits.
+std::vector<std::int64_t> sample_batch(TrainingSampler& sampler) {
+  sampler.reset(0);
+  return sampler.next().value_or(std::vector<std::int64_t>{});
+}
+
+/// Every rank's outputs in one batch, gradients flowing back to each rank's own rows.
+models::TrainOutput gathered(const models::TrainOutput& output) {
+  auto gather = [](const torch::Tensor& t) { return t.defined() ? dist::all_gather_with_grad(t) : t; };
+  models::TrainOutput all;
+  for (const auto& logits : output.logits) all.logits.push_back(gather(logits));
+  all.embedding = gather(output.embedding);
+  all.features = gather(output.features);
+  all.attention = gather(output.attention);
+  return all;
+}
+
 std::int64_t batches_per_epoch(const TrainingSampler& sampler, const TrainOptions& train) {
   auto batches = std::max<std::int64_t>(1, sampler.batches_per_epoch());
   if (train.epoch_iterations > 0) batches = std::min(batches, train.epoch_iterations);
@@ -37,6 +55,7 @@ std::int64_t batches_per_epoch(const TrainingSampler& sampler, const TrainOption
 
 Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator, torch::Device device)
     : job_(job),
+      world_(dist::world()),
       parts_(parts),
       evaluator_(evaluator),
       device_(device),
@@ -54,26 +73,79 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
     fmt::print(stderr, "[fgreid] resuming {} at epoch {} iteration {}\n", file.string(),
                state_.progress.epoch + 1, state_.progress.step);
   }
-  output_ = open_run_folder(job, state_.meta, device);
+  if (world_.distributed()) {
+    start_together();
+    averager_ = std::make_unique<dist::GradientAverager>(
+        world_, scaled_parameters_, static_cast<std::int64_t>(job.settings.dist.bucket_mb * (1 << 20)));
+  }
+  if (world_.is_main()) output_ = open_run_folder(job, state_.meta, device);
+}
+
+void Trainer::start_together() {
+  // Every rank refuses, before anything is written, a batch that would split an identity.
+  const auto batch = sample_batch(*parts_.sampler);
+  global_batch_ = static_cast<std::int64_t>(batch.size());
+  if (global_batch_ % world_.size() != 0)
+    throw UsageError(fmt::format("a batch of {} items cannot be shared by {} ranks: make --batch-p a "
+                                 "multiple of the world size",
+                                 global_batch_, world_.size()));
+  (void)rank_share(batch);
+  std::vector<torch::Tensor> state = parts_.model->parameters();
+  for (auto& buffer : parts_.model->buffers()) state.push_back(buffer);
+  for (auto& own : parts_.loss->own_parameters()) state.push_back(own);
+  torch::NoGradGuard no_grad;
+  world_.broadcast(state);
+}
+
+std::vector<std::int64_t> Trainer::rank_share(std::vector<std::int64_t> batch) const {
+  if (!world_.distributed()) return batch;
+  const auto size = static_cast<std::int64_t>(batch.size());
+  if (size != global_batch_)
+    throw DataError(fmt::format("the sampler drew a batch of {} items after batches of {}: ranks "
+                                "share batches of one size", size, global_batch_));
+  const auto share = size / world_.size();
+  const auto pid = [&](std::int64_t i) { return job_.splits.train[static_cast<std::size_t>(batch[static_cast<std::size_t>(i)])].pid; };
+  for (std::int64_t boundary = share; boundary < size; boundary += share)
+    if (pid(boundary - 1) == pid(boundary))
+      throw UsageError(fmt::format("a batch of {} items cannot be shared by {} ranks without splitting "
+                                   "identity {}: make --batch-p a multiple of the world size",
+                                   size, world_.size(), pid(boundary)));
+  const auto begin = batch.begin() + world_.rank() * share;
+  return {begin, begin + share};
+}
+
+int Trainer::stop_requested() {
+  const int signal = InterruptGuard::requested();
+  if (!world_.distributed()) return signal;
+  const auto iteration = state_.progress.iteration;
+  if (stop_after_ < 0) stop_after_ = signal != 0 ? world_.propose_stop(iteration) : world_.agreed_stop();
+  if (stop_after_ < 0 || iteration < stop_after_) return 0;
+  return signal != 0 ? signal : SIGTERM;
 }
 
 Trainer::~Trainer() = default;
 
 std::variant<eval::Evaluation, int> Trainer::run() {
-  if (!job_.settings.run.resume.empty()) JsonLog::trim_after(output_ / "log.jsonl", state_.progress.iteration);
-  log_ = std::make_unique<JsonLog>(output_ / "log.jsonl");
+  if (world_.is_main()) {
+    if (!job_.settings.run.resume.empty()) JsonLog::trim_after(output_ / "log.jsonl", state_.progress.iteration);
+    log_ = std::make_unique<JsonLog>(output_ / "log.jsonl");
+  }
   display_ = std::make_unique<Progress>(stderr_is_terminal(), job_.settings.train.print_every);
   InterruptGuard interrupts;
   run_start_ = Clock::now();
   first_iteration_ = state_.progress.iteration;
   interrupt_after_ = interrupt_after_iteration();
   eval::Evaluation last;
+  bool evaluated = false;
   for (int epoch = state_.progress.epoch; epoch < job_.settings.train.max_epoch; ++epoch) {
     if (const auto stopped = train_epoch(epoch)) return *stopped;
-    if (evaluates_at(job_.settings.train, epoch)) last = evaluate_after(epoch);
+    if (evaluates_at(job_.settings.train, epoch)) {
+      last = evaluate_after(epoch);
+      evaluated = true;
+    }
     keep(epoch);
   }
-  if (last.metrics.empty()) {  // resumed from a run that had finished: its final test again
+  if (!evaluated) {  // resumed from a run that had finished: its final test again
     fmt::print(stderr, "[fgreid] nothing left to train: evaluating the run's last weights\n");
     last = evaluate_after(job_.settings.train.max_epoch - 1);
   }
@@ -89,14 +161,16 @@ std::optional<int> Trainer::train_epoch(int epoch) {
   const auto seed = static_cast<std::uint64_t>(settings.run.seed) * 1000003u + static_cast<std::uint64_t>(epoch);
   const std::int64_t skip = epoch == state_.progress.epoch ? state_.progress.step : 0;
   parts_.sampler->reset(seed);
-  auto source = [sampler = parts_.sampler.get(), left = batches_]() mutable {
-    return left-- > 0 ? sampler->next() : std::nullopt;
+  auto source = [this, sampler = parts_.sampler.get(), left = batches_]() mutable {
+    auto batch = left-- > 0 ? sampler->next() : std::nullopt;
+    return batch ? std::optional(rank_share(std::move(*batch))) : std::nullopt;
   };
   for (std::int64_t i = 0; i < skip; ++i) source();
   data::BatchLoader loader(job_.splits.train, std::move(source), settings.data.pipeline(/*train=*/true),
                            data::LoaderOptions{settings.data.workers, settings.data.prefetch,
                                                device_.is_cuda(), seed, parts_.sampler->train_frames(),
-                                               static_cast<std::uint64_t>(skip)});
+                                               static_cast<std::uint64_t>(skip),
+                                               static_cast<std::uint64_t>(world_.rank() * global_batch_ / world_.size())});
   state_.progress.epoch = epoch;
   state_.progress.step = skip;
   window_start_ = Clock::now();
@@ -108,14 +182,14 @@ std::optional<int> Trainer::train_epoch(int epoch) {
                   batch->pids.to(device_, /*non_blocking=*/true));
     ++state_.progress.iteration;
     ++state_.progress.step;
-    window_images_ += batch->images.size(0);
+    window_images_ += batch->images.size(0) * world_.size();
     watch_loss(result);
     if (display_->due(state_.progress.step, batches_)) {
       check_loss_finite(result);
-      report(result, epoch, lr, loader.wait_seconds());
+      if (world_.is_main()) report(result, epoch, lr, loader.wait_seconds());
     }
     if (interrupt_after_ > 0 && state_.progress.iteration == interrupt_after_) std::raise(SIGINT);
-    if (const int signal = InterruptGuard::requested(); signal != 0) return stop(signal);
+    if (const int signal = stop_requested(); signal != 0) return stop(signal);
   }
   check_loss_finite(result);  // before the epoch's evaluation and checkpoints
   return std::nullopt;
@@ -148,10 +222,11 @@ losses::LossResult Trainer::step(torch::Tensor images, const torch::Tensor& labe
   losses::LossResult result;
   {
     AutocastScope autocast(device_, job_.settings.run.amp);
-    result = (*parts_.loss)(parts_.model->forward_train(images), labels);
+    result = loss_of(parts_.model->forward_train(images), labels);
   }
   optimizer_->zero_grad();
   scaler_.scale(result.total).backward();
+  if (averager_) averager_->finish();
   if (scaler_.unscale(scaled_parameters_)) {
     optimizer_->step();
     parts_.loss->step();
@@ -160,6 +235,12 @@ losses::LossResult Trainer::step(torch::Tensor images, const torch::Tensor& labe
   }
   scaler_.update();
   return result;
+}
+
+losses::LossResult Trainer::loss_of(const models::TrainOutput& output, const torch::Tensor& labels) {
+  if (world_.distributed() && job_.settings.dist.loss_batch == LossBatch::global)
+    return (*parts_.loss)(gathered(output), world_.all_gather(labels));
+  return (*parts_.loss)(output, labels);
 }
 
 void Trainer::report(const losses::LossResult& result, int epoch, double lr, double wait_seconds) {
@@ -186,6 +267,13 @@ void Trainer::report(const losses::LossResult& result, int epoch, double lr, dou
     shown.terms.emplace_back(name, value.item<double>());
     record[name] = shown.terms.back().second;
   }
+  if (averager_) {  // what the last step all-reduced, and how much of it overlapped backward
+    const auto traffic = averager_->traffic();
+    record["allreduce_bytes"] = traffic.bytes;
+    record["buckets"] = traffic.buckets;
+    record["buckets_during_backward"] = traffic.launched_during_backward;
+    record["ranks"] = world_.size();
+  }
   display_->show(shown);
   log_->write(record);
   window_start_ = Clock::now();
@@ -195,6 +283,11 @@ void Trainer::report(const losses::LossResult& result, int epoch, double lr, dou
 
 int Trainer::stop(int signal) {
   display_->interrupt_line();
+  if (!world_.is_main()) {
+    fmt::print(stderr, "[fgreid] rank {} stopped with the others after iteration {}; rank 0 writes last.pt\n",
+               world_.rank(), state_.progress.iteration);
+    return InterruptGuard::exit_code(signal);
+  }
   state_.save(output_ / "last.pt");
   fmt::print(stderr,
              "[fgreid] stopped by signal {} after epoch {} iteration {}/{}; {} written. "
@@ -205,12 +298,19 @@ int Trainer::stop(int signal) {
 }
 
 void Trainer::keep(int epoch) const {
+  if (!world_.is_main()) return;
   const int every = job_.settings.train.keep_every;
   if (every > 0 && (epoch + 1) % every == 0)
     state_.save_model(output_ / fmt::format("epoch_{}.pt", epoch + 1), epoch + 1);
 }
 
 eval::Evaluation Trainer::evaluate_after(int epoch) {
+  if (!world_.is_main()) {  // its share of the test features, for rank 0's evaluation
+    evaluator_.share_features(*parts_.model, device_);
+    state_.progress.epoch = epoch + 1;
+    state_.progress.step = 0;
+    return {};
+  }
   display_->interrupt_line();
   auto evaluation = evaluator_(*parts_.model, device_, output_, fmt::format("epoch_{:03d}", epoch + 1));
   auto& metrics = evaluation.metrics;

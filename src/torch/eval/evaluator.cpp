@@ -1,3 +1,4 @@
+#include <fgreid/dist/world.hpp>
 #include <fgreid/error.hpp>
 #include <fgreid/eval/evaluator.hpp>
 #include <fgreid/eval/features.hpp>
@@ -78,7 +79,18 @@ Evaluator::Evaluator(const datasets::Splits& splits, const engine::Settings& set
 torch::Tensor Evaluator::features_of(models::ReidModuleImpl& model,
                                      const std::vector<datasets::Entry>& entries,
                                      const engine::EvalOptions& eval, torch::Device device) const {
-  return extract_features(model, entries, clips_, settings_.data, eval, device);
+  const auto& world = dist::world();
+  if (!world.distributed()) return extract_features(model, entries, clips_, settings_.data, eval, device);
+  const auto count = static_cast<std::int64_t>(entries.size());
+  const auto [begin, end] = world.share(count);
+  const std::vector<datasets::Entry> mine(entries.begin() + begin, entries.begin() + end);
+  auto local = mine.empty() ? torch::zeros({0, model.feature_dim()})
+                            : extract_features(model, mine, clips_, settings_.data, eval, device);
+  return world.gather_shares(local, count);
+}
+
+void Evaluator::share_features(models::ReidModuleImpl& model, torch::Device device) const {
+  (void)feature_set(model, device);
 }
 
 FeatureSet Evaluator::feature_set(models::ReidModuleImpl& model, torch::Device device) const {
@@ -202,7 +214,8 @@ void Evaluator::draw_model_pictures(models::ReidModuleImpl& model, torch::Device
     // Raw model features: the space the centers live in (not the flip-summed, normalised test
     // features).
     const auto sample = embedding_sample(splits_.train);
-    const auto features = features_of(model, sample, engine::EvalOptions{}, device);
+    // Rank 0 alone draws: not sharded over the ranks.
+    const auto features = extract_features(model, sample, clips_, data, engine::EvalOptions{}, device);
     const auto labels = as_tensor(column(sample, &datasets::Entry::pid));
     write_embedding_plot(pictures_.centers ? pictures_.centers() : torch::Tensor(),
                          pictures_.classifier_weight ? pictures_.classifier_weight() : torch::Tensor(),
