@@ -151,7 +151,7 @@ Cuhk03Protocol read_protocol(const std::filesystem::path& path) {
       throw DataError(fmt::format("{}: '{}' is not a numeric array", path.string(), name));
     std::vector<std::int64_t> result;
     for (const auto value : values) {
-      if (value < 1 || value != std::floor(value))
+      if (value < 1 || value > 1e9 || value != std::floor(value))  // checked before the cast
         throw DataError(fmt::format("{}: '{}' holds {}, not a 1-based index", path.string(), name, value));
       result.push_back(static_cast<std::int64_t>(value));
     }

@@ -67,8 +67,9 @@ std::vector<std::int64_t> read_train_ids(const std::filesystem::path& path, int 
                                  path.string(), splits, static_cast<int>(splits) - 1));
   const auto* split = Mat_VarGetCell(all.get(), split_index);
   const auto where = fmt::format("{}: trainIdxAll{{{}}}", path.string(), split_index + 1);
-  if (split == nullptr || split->class_type != MAT_C_STRUCT ||
-      Mat_VarGetNumberOfFields(const_cast<matvar_t*>(split)) < 3)
+  // An empty struct (no data) would make matio's field lookup dereference null.
+  if (split == nullptr || split->class_type != MAT_C_STRUCT || split->data == nullptr ||
+      mat::elements(*split) == 0 || Mat_VarGetNumberOfFields(const_cast<matvar_t*>(split)) < 3)
     throw DataError(where + " is not a struct with the training identities in its third field");
   const auto* field = Mat_VarGetStructFieldByIndex(const_cast<matvar_t*>(split), 2, 0);
   std::vector<double> values;
@@ -76,7 +77,7 @@ std::vector<std::int64_t> read_train_ids(const std::filesystem::path& path, int 
     throw DataError(where + ": its third field is not a list of identities");
   std::vector<std::int64_t> ids;
   for (const auto value : values) {
-    if (value < 1 || value != std::floor(value))
+    if (value < 1 || value > 1e9 || value != std::floor(value))  // checked before the cast
       throw DataError(fmt::format("{}: {} is not an identity (1, 2, ...)", where, value));
     ids.push_back(static_cast<std::int64_t>(value));
   }
