@@ -46,7 +46,6 @@ class GradientAverager {
     torch::Tensor values;  ///< the gradients, then one 0/1 flag per parameter (had a gradient)
     std::vector<std::size_t> slots;
     std::size_t filled = 0;
-    bool launched = false;
     Pending pending;
   };
   void receive(std::size_t slot, const torch::Tensor& gradient);

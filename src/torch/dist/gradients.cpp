@@ -79,7 +79,6 @@ void GradientAverager::launch(Bucket& bucket) {
     bucket.values[flags_at + static_cast<std::int64_t>(i)].fill_(slot.has_gradient ? 1.0 : 0.0);
     if (!slot.has_gradient) bucket.values.narrow(0, slot.offset, slot.parameter.numel()).zero_();
   }
-  bucket.launched = true;
   bucket.pending = world_.all_reduce_sum_async(bucket.values);
   traffic_.bytes += bucket.values.numel() * static_cast<std::int64_t>(sizeof(float));
   ++traffic_.buckets;
@@ -105,7 +104,6 @@ void GradientAverager::finish() {
       slot.has_gradient = false;
     }
     bucket.filled = 0;
-    bucket.launched = false;
   }
   next_launch_ = 0;
   in_backward_ = false;

@@ -128,11 +128,16 @@ std::int64_t World::agreed_stop() const {
   return iteration_in(group_->store->get(kStopKey));
 }
 
-std::pair<std::int64_t, std::int64_t> World::share(std::int64_t count) const {
-  const std::int64_t base = count / size_, extra = count % size_;
-  const std::int64_t begin = rank_ * base + std::min<std::int64_t>(rank_, extra);
-  return {begin, begin + base + (rank_ < extra ? 1 : 0)};
+namespace {
+/// Rank `rank`'s block of `count` items over `size` ranks (World::share).
+std::pair<std::int64_t, std::int64_t> block(std::int64_t rank, std::int64_t size, std::int64_t count) {
+  const std::int64_t base = count / size, extra = count % size;
+  const std::int64_t begin = rank * base + std::min(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
 }
+}  // namespace
+
+std::pair<std::int64_t, std::int64_t> World::share(std::int64_t count) const { return block(rank_, size_, count); }
 
 torch::Tensor World::gather_shares(const torch::Tensor& local, std::int64_t count) const {
   if (!group_) return local;
@@ -143,10 +148,8 @@ torch::Tensor World::gather_shares(const torch::Tensor& local, std::int64_t coun
   padded.narrow(0, 0, local.size(0)).copy_(local);
   const auto all = all_gather(padded);
   std::vector<torch::Tensor> parts;
-  World other = *this;
   for (int r = 0; r < size_; ++r) {
-    other.rank_ = r;
-    const auto [begin, end] = other.share(count);
+    const auto [begin, end] = block(r, size_, count);
     parts.push_back(all.narrow(0, r * rows, end - begin));
   }
   return torch::cat(parts);
