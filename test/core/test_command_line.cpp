@@ -162,6 +162,11 @@ TEST_CASE("a config file section supplies flags and the command line wins") {
                          doctest::Contains("bad.ini:2: unknown option 'momentum'"),
                          fgreid::UsageError);
   }
+  SUBCASE("a folder is not read as an empty config file") {
+    CHECK_THROWS_WITH_AS(parse(cli, {"--config", dir.path().string()}),
+                         doctest::Contains(("--config " + dir.path().string() + ": is a folder").c_str()),
+                         fgreid::UsageError);
+  }
 }
 
 TEST_CASE("two policies sharing a knob share one flag; conflicting ones are refused") {

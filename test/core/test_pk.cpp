@@ -75,3 +75,13 @@ TEST_CASE("a sampler asking for more identities than exist is a usage error") {
   std::vector<std::int64_t> labels{0, 0, 1, 1};
   CHECK_THROWS_AS((fgreid::samplers::PK<4, 2>(labels, {})), fgreid::UsageError);
 }
+
+TEST_CASE("a K that no identity has images for is a usage error naming --batch-k") {
+  const std::vector<std::int64_t> labels{0, 0, 1, 1, 1, 2};  // the most any identity has: 3
+  CHECK_NOTHROW((fgreid::samplers::PK<2, 3>(labels, {})));
+  CHECK_THROWS_WITH_AS((fgreid::samplers::PK<2, 4>(labels, {})),
+                       doctest::Contains("--batch-k 4: no training identity has that many items (the most is 3)"),
+                       fgreid::UsageError);
+  CHECK_THROWS_WITH_AS((fgreid::samplers::detail::indices_by_label(labels, 2, 5)), doctest::Contains("--batch-k 5"),
+                       fgreid::UsageError);
+}

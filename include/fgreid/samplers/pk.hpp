@@ -19,7 +19,7 @@ class RandomIdentity {
 
  private:
   int batch_p_, batch_k_;
-  std::map<std::int64_t, std::vector<std::int64_t>> by_identity_;
+  std::vector<std::vector<std::int64_t>> by_identity_;  ///< by label, in increasing order
   std::deque<std::vector<std::int64_t>> batches_;
   std::int64_t batches_per_epoch_ = 0;
 };
@@ -27,8 +27,8 @@ class RandomIdentity {
 namespace detail {
 
 /// The indices of `labels` grouped by label, labels in increasing order: what the P × K samplers
-/// that keep identities in label order draw from. UsageError unless batch_p >= 2, batch_k >= 1
-/// and there are at least batch_p labels.
+/// draw from. UsageError unless batch_p >= 2, batch_k >= 1, there are at least batch_p labels
+/// and some label has batch_k indices (a K that no identity fills is a typo, not a sampling plan).
 [[nodiscard]] std::vector<std::vector<std::int64_t>> indices_by_label(std::span<const std::int64_t> labels,
                                                                        int batch_p, int batch_k);
 

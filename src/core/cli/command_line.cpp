@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -168,8 +169,12 @@ std::string CommandLine::help() const {
 }
 
 IniFile read_ini(const std::string& path) {
+  // An ifstream opens a folder and reads it as an empty file: the flags it was meant to
+  // carry would be silently missing.
+  if (std::error_code error; std::filesystem::is_directory(path, error))
+    throw UsageError(fmt::format("--config {}: is a folder, not an INI file", path));
   std::ifstream in(path);
-  if (!in) throw UsageError(fmt::format("{}: cannot read the config file", path));
+  if (!in) throw UsageError(fmt::format("--config {}: cannot read the config file", path));
   IniFile ini;
   std::string section, line;
   auto trim = [](std::string s) {

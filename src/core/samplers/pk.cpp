@@ -9,15 +9,7 @@
 namespace fgreid::samplers {
 
 RandomIdentity::RandomIdentity(std::span<const std::int64_t> labels, int batch_p, int batch_k)
-    : batch_p_(batch_p), batch_k_(batch_k) {
-  if (batch_p < 2 || batch_k < 1)
-    throw UsageError(fmt::format("--batch-p must be >= 2 and --batch-k >= 1 (got {} and {})",
-                                 batch_p, batch_k));
-  for (std::size_t i = 0; i < labels.size(); ++i)
-    by_identity_[labels[i]].push_back(static_cast<std::int64_t>(i));
-  if (by_identity_.size() < static_cast<std::size_t>(batch_p))
-    throw UsageError(fmt::format("--batch-p {} exceeds the {} training identities", batch_p,
-                                 by_identity_.size()));
+    : batch_p_(batch_p), batch_k_(batch_k), by_identity_(detail::indices_by_label(labels, batch_p, batch_k)) {
   reset(0);
 }
 
@@ -25,8 +17,8 @@ void RandomIdentity::reset(std::uint64_t seed) {
   std::mt19937_64 rng(seed);
   const auto k = static_cast<std::size_t>(batch_k_);
   std::map<std::int64_t, std::deque<std::vector<std::int64_t>>> groups;
-  for (const auto& [pid, indices] : by_identity_) {
-    std::vector<std::int64_t> pool = indices;
+  for (std::size_t pid = 0; pid < by_identity_.size(); ++pid) {
+    std::vector<std::int64_t> pool = by_identity_[pid];
     if (pool.size() < k) {
       std::uniform_int_distribution<std::size_t> pick(0, pool.size() - 1);
       std::vector<std::int64_t> drawn(k);
@@ -35,7 +27,7 @@ void RandomIdentity::reset(std::uint64_t seed) {
     }
     std::ranges::shuffle(pool, rng);
     for (std::size_t start = 0; start + k <= pool.size(); start += k)
-      groups[pid].emplace_back(pool.begin() + start, pool.begin() + start + k);
+      groups[static_cast<std::int64_t>(pid)].emplace_back(pool.begin() + start, pool.begin() + start + k);
   }
   std::vector<std::int64_t> available;
   for (const auto& [pid, g] : groups) available.push_back(pid);

@@ -20,6 +20,11 @@ std::vector<std::vector<std::int64_t>> detail::indices_by_label(std::span<const 
   for (auto& [label, indices] : by_label) groups.push_back(std::move(indices));
   if (groups.size() < static_cast<std::size_t>(batch_p))
     throw UsageError(fmt::format("--batch-p {} exceeds the {} training identities", batch_p, groups.size()));
+  const auto largest = std::ranges::max(groups, {}, &std::vector<std::int64_t>::size).size();
+  if (largest < static_cast<std::size_t>(batch_k))
+    throw UsageError(fmt::format("--batch-k {}: no training identity has that many items (the most is {}); "
+                                 "every one would be drawn with repeats",
+                                 batch_k, largest));
   return groups;
 }
 
