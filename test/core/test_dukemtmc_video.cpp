@@ -1,6 +1,7 @@
 // DukeMTMC-VideoReID on small trees written here in the release's exact layout, its names old
 // and new, its malformed variants, and the synthetic stand-in.
 #include <fgreid/datasets/dukemtmc_video.hpp>
+#include <fgreid/datasets/layout.hpp>
 #include <fgreid/datasets/synthetic.hpp>
 #include <fgreid/datasets/video.hpp>
 #include <fgreid/error.hpp>
@@ -10,7 +11,13 @@
 #include "dataset_support.hpp"
 
 #include <string>
+#include <type_traits>
 #include <vector>
+
+// The person-folder reader once parsed a view of a temporary name (ASan: stack-use-after-scope,
+// scripts/check-sanitizers): a NameReader of a temporary string does not compile.
+static_assert(!std::is_constructible_v<fgreid::datasets::NameReader, std::string>);
+static_assert(std::is_constructible_v<fgreid::datasets::NameReader, const std::string&>);
 
 namespace {
 

@@ -18,6 +18,8 @@ namespace fgreid::datasets {
 class NameReader {
  public:
   explicit NameReader(std::string_view text) : rest_(text) {}
+  /// The reader keeps a view: a temporary string would be gone before the first step.
+  explicit NameReader(std::string&&) = delete;
 
   bool literal(std::string_view token) {
     if (!rest_.starts_with(token)) return false;

@@ -25,7 +25,8 @@ std::vector<Entry> read_subset(const std::filesystem::path& folder) {
   std::vector<Entry> tracklets;
   for (const auto& person : sub_folders(folder)) {
     std::int64_t pid = 0;
-    NameReader reader(person.filename().string());
+    const auto folder_name = person.filename().string();  // outlives the reader's view of it
+    NameReader reader(folder_name);
     if (!reader.number(pid) || !reader.done())
       throw DataError(fmt::format("{}: not a person folder (expected its id, e.g. 0001)", person.string()));
     for (const auto& tracklet : sub_folders(person)) {
