@@ -1,7 +1,8 @@
 # Test binaries of the sanitizer builds alone (scripts/check-sanitizers), included by
 # test/CMakeLists.txt when FGREID_SANITIZE is set. They hold the tests of the code that runs on
-# several threads and compile only the sources those need, so that a TSan run takes minutes:
-# fgreid_tests needs the whole LibTorch half and every recipe, about an hour of one core.
+# several threads, and of the LibTorch-side readers, and compile only the sources those need, so
+# that a run takes minutes: fgreid_tests needs the whole LibTorch half and every recipe, over an
+# hour of one core.
 # Their ctest names carry a prefix, since fgreid_core_tests and fgreid_tests hold the same cases.
 
 # The evaluation's TBB loops: metrics, re-ranking and single-shot draws against one thread.
@@ -27,4 +28,16 @@ if(TURBOJPEG_FOUND)
   target_compile_definitions(fgreid_loader_tests PRIVATE FGREID_HAVE_TURBOJPEG=1)
 endif()
 doctest_discover_tests(fgreid_loader_tests TEST_PREFIX "loader: "
+                       PROPERTIES ENVIRONMENT "FGREID_CACHE=${PROJECT_BINARY_DIR}/test-cache")
+
+# The LibTorch-side readers of outside files (pickles, weights, features files) and the replay
+# of the fuzzers' finds, for an ASan + UBSan run that does not wait for the whole library.
+add_executable(fgreid_reader_tests doctest_main.cpp torch/test_fuzz_regressions.cpp
+               torch/test_untrusted_pickles.cpp ${PROJECT_SOURCE_DIR}/src/torch/detail/pickle.cpp
+               ${PROJECT_SOURCE_DIR}/src/torch/models/weights.cpp ${PROJECT_SOURCE_DIR}/src/torch/eval/features_file.cpp)
+target_link_libraries(fgreid_reader_tests PRIVATE fgreid_core fgreid::deps_torch doctest::doctest)
+target_include_directories(fgreid_reader_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR})
+target_compile_definitions(fgreid_reader_tests PRIVATE FGREID_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+                                                       FGREID_BINARY_DIR="${PROJECT_BINARY_DIR}")
+doctest_discover_tests(fgreid_reader_tests TEST_PREFIX "readers: "
                        PROPERTIES ENVIRONMENT "FGREID_CACHE=${PROJECT_BINARY_DIR}/test-cache")
