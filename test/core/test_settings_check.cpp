@@ -73,3 +73,20 @@ TEST_CASE("rates that are not positive finite numbers are refused") {
 TEST_CASE("the evaluation suite's own rules are checked with the rest") {
   CHECK(refusal([](Settings& s) { s.rerank.k1 = 0; }).starts_with("--k1 0:"));
 }
+
+TEST_CASE("--checkpoint-every: minutes, iterations or 0, and nothing else") {
+  using fgreid::engine::parse_checkpoint_every;
+  CHECK(parse_checkpoint_every("30min").minutes == 30);
+  CHECK(parse_checkpoint_every("30min").iterations == 0);
+  CHECK(parse_checkpoint_every("0.5min").minutes == 0.5);
+  CHECK(parse_checkpoint_every("2000it").iterations == 2000);
+  CHECK(parse_checkpoint_every("2000it").minutes == 0);
+  const auto off = parse_checkpoint_every("0");
+  CHECK((off.minutes == 0 && off.iterations == 0));
+  for (const char* bad : {"30", "min", "it", "-5min", "0min", "1.5it", "nanmin", "infmin", "5 min", "5h", "1e300it"}) {
+    CAPTURE(bad);
+    CHECK(refusal([&](Settings& s) { s.train.checkpoint_every = bad; })
+              .starts_with(std::string("--checkpoint-every ") + bad + ": must be <n>min, <n>it or 0"));
+  }
+  CHECK(refusal([](Settings& s) { s.train.checkpoint_every = "15it"; }).empty());
+}

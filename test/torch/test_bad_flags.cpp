@@ -31,7 +31,10 @@ TEST_CASE("a bad flag value exits 2 naming the flag, before any folder is made" 
                         {"--lr nan", "--lr nan: expected a finite number"},
                         {"--lr inf", "--lr inf: expected a finite number"},
                         {"--max-epoch 0", "--max-epoch 0: must be at least 1"},
-                        {"--epoch-iterations -1", "--epoch-iterations -1: must be 0 or more"}};
+                        {"--epoch-iterations -1", "--epoch-iterations -1: must be 0 or more"},
+                        {"--checkpoint-every 30", "--checkpoint-every 30: must be <n>min, <n>it or 0"},
+                        {"--batch-k 1000", "--batch-k 1000: no training identity has that many items"},
+                        {"--config /", "--config /: is a folder, not an INI file"}};
   for (const auto& c : cases) {
     CAPTURE(c.flags);
     const auto output = dir / "run";
@@ -70,6 +73,8 @@ TEST_CASE("an --output folder that holds another run is refused unless resumed o
   const auto output = dir / "run";
   std::filesystem::create_directories(output);
   std::ofstream(output / "config.json") << R"({"recipe": "another"})" << "\n";
+  std::ofstream(output / "log.jsonl") << R"({"another": true, "global_iteration": 1})" << "\n";
+  std::ofstream(output / "epoch_7.pt") << "another run's model";
   const auto refused = fgreid::test::run_command(kRecipe + kTinyRun + " --output " + output.string());
   CHECK(refused.exit_code == 2);
   CHECK(refused.err.find("--output " + output.string() + ": holds another run") != std::string::npos);
@@ -79,6 +84,8 @@ TEST_CASE("an --output folder that holds another run is refused unless resumed o
       fgreid::test::run_command(kRecipe + kTinyRun + " --overwrite --output " + output.string());
   CHECK_MESSAGE(replaced.exit_code == 0, replaced.err);
   CHECK(read_text(output / "config.json").find("another") == std::string::npos);
+  CHECK(read_text(output / "log.jsonl").find("another") == std::string::npos);  // a new log, not appended to
+  CHECK_FALSE(std::filesystem::exists(output / "epoch_7.pt"));
 
   const auto file = dir / "file";
   std::ofstream(file) << "x";

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -29,7 +30,7 @@ struct RunOptions {
   std::filesystem::path data_root;
   /// Output folder; none: runs/<recipe>/<timestamp> (-2, -3, ... when another run started in the same second).
   std::filesystem::path output;
-  /// Write into an --output folder that holds another run (its config.json, last.pt, log.jsonl, ...), replacing its files.
+  /// Write into an --output folder that holds another run, removing its config.json, log.jsonl, metrics.json and checkpoints first.
   bool overwrite = false;
   /// Compute device: auto (CUDA when present), cpu or cuda.
   DeviceChoice device = DeviceChoice::automatic;
@@ -121,9 +122,11 @@ struct TrainOptions {
   int print_every = 20;
   /// Also keep the model at every this many epochs as epoch_<n>.pt (n 1-based, for --checkpoints); 0 = none.
   int keep_every = 0;
+  /// Also write last.pt every so often between evaluations: <n>min, <n>it (iterations) or 0 (only at evaluations and stops).
+  std::string checkpoint_every = "30min";
   FGREID_REFLECT(TrainOptions, max_epoch, optimizer, momentum, nesterov, decay_bias_bn, schedule,
                  best_metric, plot, epoch_iterations, eval_start, eval_every, lr, weight_decay, warmup_epochs,
-                 warmup_factor, milestones, gamma, print_every, keep_every);
+                 warmup_factor, milestones, gamma, print_every, keep_every, checkpoint_every);
 };
 
 struct DataOptions {

@@ -34,4 +34,12 @@ struct Settings {
 /// right after parsing, before any data is read or any folder made.
 void check_settings(const Settings& settings);
 
+/// --checkpoint-every: minutes or iterations between checkpoints (both 0: none).
+struct CheckpointInterval {
+  double minutes = 0;
+  std::int64_t iterations = 0;
+};
+/// Parses "<n>min", "<n>it" or "0"; UsageError naming --checkpoint-every otherwise.
+[[nodiscard]] CheckpointInterval parse_checkpoint_every(std::string_view text);
+
 }  // namespace fgreid::engine

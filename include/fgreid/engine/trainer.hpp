@@ -1,7 +1,8 @@
 #pragma once
 // The training loop: epochs of steps (the forward under autocast, the loss, the scaled
 // backward, the model's optimiser and the loss's own), the progress line and log.jsonl,
-// Ctrl-C, and the evaluations on the schedule, each followed by last.pt and best.pt. Under
+// Ctrl-C, and the evaluations on the schedule, each followed by best.pt (when better) and last.pt;
+// last.pt also every --checkpoint-every and before a failure ends the run. Under
 // torchrun each rank trains on its identities of the global batch, gradients averaged in buckets
 // during backward; rank 0 alone writes.
 #include <fgreid/dist/gradients.hpp>
@@ -11,6 +12,7 @@
 #include <fgreid/engine/progress.hpp>
 #include <fgreid/engine/run.hpp>
 #include <fgreid/engine/run_state.hpp>
+#include <fgreid/engine/settings.hpp>
 #include <fgreid/eval/evaluator.hpp>
 
 #include <torch/torch.h>
@@ -23,6 +25,8 @@
 namespace fgreid::engine {
 
 class Trainer {
+  using Clock = std::chrono::steady_clock;
+
  public:
   /// Builds the optimiser and the scaler; with --resume, restores the run from its checkpoint
   /// (and takes its folder as the output unless --output is given). Then opens the run folder.
@@ -59,6 +63,14 @@ class Trainer {
   void check_loss_finite(const losses::LossResult& result) const;
   /// last.pt and the exit code after a signal.
   int stop(int signal);
+  /// Whether --checkpoint-every asks for last.pt now (rank 0).
+  [[nodiscard]] bool checkpoint_due() const;
+  /// last.pt at the run's progress, unless `result`'s run has diverged (then check_loss_finite's
+  /// error); restarts --checkpoint-every's count.
+  void save_last(const losses::LossResult& result);
+  /// Rethrows a failure in the middle of the run (an unreadable image, an evaluation error) as a
+  /// DataError, after writing last.pt so that --resume continues from where it happened.
+  [[noreturn]] void fail_keeping_progress(const std::exception& error, const losses::LossResult& result);
   /// Evaluates after `epoch`, logs, saves last.pt and (when the metric improved) best.pt.
   eval::Evaluation evaluate_after(int epoch);
   /// --keep-every: epoch_<n>.pt after every n-th epoch.
@@ -83,11 +95,14 @@ class Trainer {
   // Progress of the current run (not of the resumed one): images/s and ETA windows.
   std::unique_ptr<JsonLog> log_;
   std::unique_ptr<Progress> display_;
-  std::chrono::steady_clock::time_point run_start_, window_start_;
+  Clock::time_point run_start_, window_start_;
   std::int64_t first_iteration_ = 0, window_images_ = 0;
   double window_wait_ = 0;
   long interrupt_after_ = 0;  ///< tests: raise SIGINT after this iteration (0: never)
   torch::Tensor first_nonfinite_;  ///< the first iteration whose loss was not finite; -1: none yet
+  CheckpointInterval checkpoint_every_;
+  Clock::time_point last_checkpoint_;
+  std::int64_t last_checkpoint_iteration_ = 0;
 };
 
 }  // namespace fgreid::engine

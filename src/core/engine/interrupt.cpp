@@ -1,3 +1,4 @@
+#include <fgreid/engine/files.hpp>
 #include <fgreid/engine/interrupt.hpp>
 
 #include <atomic>
@@ -23,6 +24,7 @@ extern "C" void on_signal(int signal) {
   }
   constexpr char message[] = "\n[fgreid] interrupted twice: quitting without a checkpoint\n";
   [[maybe_unused]] auto written = ::write(STDERR_FILENO, message, sizeof(message) - 1);
+  remove_unfinished_temporary();  // a checkpoint cut short would stay behind as hundreds of MB
   ::_exit(128 + signal);
 }
 }  // namespace

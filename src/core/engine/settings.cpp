@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <string_view>
 
@@ -58,6 +59,7 @@ void check(const TrainOptions& train) {
       !std::ranges::is_sorted(train.milestones))
     refuse("milestones", fmt::format("{}", fmt::join(train.milestones, ",")),
            "epochs of 1 or more, in increasing order");
+  (void)parse_checkpoint_every(train.checkpoint_every);
 }
 
 void check(const EvalOptions& eval) {
@@ -72,6 +74,23 @@ void check(const DistOptions& dist) {
 }
 
 }  // namespace
+
+CheckpointInterval parse_checkpoint_every(std::string_view text) {
+  const auto refuse_interval = [&] {
+    refuse("checkpoint-every", text, "<n>min, <n>it or 0 (e.g. 30min, 2000it)");
+  };
+  if (text == "0") return {};
+  const bool minutes = text.ends_with("min");
+  if (!minutes && !text.ends_with("it")) refuse_interval();
+  const auto number = text.substr(0, text.size() - (minutes ? 3 : 2));
+  double value = 0;
+  const auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), value);
+  if (number.empty() || error != std::errc{} || end != number.data() + number.size() ||
+      !std::isfinite(value) || value <= 0 || (!minutes && (value != std::floor(value) || value > 1e15)))
+    refuse_interval();
+  if (minutes) return {.minutes = value};
+  return {.iterations = static_cast<std::int64_t>(value)};
+}
 
 void check_settings(const Settings& settings) {
   check(settings.run);

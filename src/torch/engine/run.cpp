@@ -212,10 +212,21 @@ namespace {
 
 namespace fs = std::filesystem;
 
+constexpr std::array kRunFiles{"config.json", "log.jsonl", "last.pt", "best.pt", "metrics.json"};
+
 /// A folder holds a run when it has any of the files a run writes.
 bool holds_a_run(const fs::path& folder) {
-  return std::ranges::any_of(std::array{"config.json", "log.jsonl", "last.pt", "best.pt", "metrics.json"},
-                             [&](const char* name) { return fs::exists(folder / name); });
+  return std::ranges::any_of(kRunFiles, [&](const char* name) { return fs::exists(folder / name); });
+}
+
+/// --overwrite: the replaced run's files go before the new run starts, so that its log is not
+/// appended to and its checkpoints are not taken for the new run's by a later --resume.
+void remove_run_files(const fs::path& folder) {
+  for (const char* name : kRunFiles) fs::remove(folder / name);
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    const auto name = entry.path().filename().string();
+    if (name.starts_with("epoch_") && name.ends_with(".pt")) fs::remove(entry.path());
+  }
 }
 
 /// The folder of the checkpoint --resume names ("" without --resume).
@@ -250,11 +261,14 @@ fs::path claim_run_folder(const Job& job) {
   const bool resuming_here = !resumed.empty() && fs::equivalent(resumed, run.output, same_error);
   if (fs::exists(run.output) && !fs::is_directory(run.output))
     throw UsageError(fmt::format("--output {}: exists and is not a folder", run.output.string()));
-  if (holds_a_run(run.output) && !resuming_here && !run.overwrite)
-    throw UsageError(fmt::format("--output {}: holds another run (its config.json, log.jsonl or "
-                                 "checkpoints); --resume {} continues it, --overwrite replaces "
-                                 "its files, or name a new folder",
-                                 run.output.string(), run.output.string()));
+  if (holds_a_run(run.output) && !resuming_here) {
+    if (!run.overwrite)
+      throw UsageError(fmt::format("--output {}: holds another run (its config.json, log.jsonl or "
+                                   "checkpoints); --resume {} continues it, --overwrite replaces "
+                                   "its files, or name a new folder",
+                                   run.output.string(), run.output.string()));
+    remove_run_files(run.output);
+  }
   fs::create_directories(run.output);
   return run.output;
 }

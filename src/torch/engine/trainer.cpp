@@ -63,7 +63,8 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
       scaler_(job.settings.run.amp == AmpMode::fp16, device),
       state_(*parts.model, job.model_name, *optimizer_, scaler_, *parts.loss, run_meta(job)),
       scaled_parameters_(parts.model->parameters()),
-      batches_(batches_per_epoch(*parts.sampler, job.settings.train)) {
+      batches_(batches_per_epoch(*parts.sampler, job.settings.train)),
+      checkpoint_every_(parse_checkpoint_every(job.settings.train.checkpoint_every)) {
   for (auto& own : parts.loss->own_parameters()) scaled_parameters_.push_back(own);
   if (const auto& resume = job.settings.run.resume; !resume.empty()) {
     // Everything is read and checked before anything is written: a wrong file leaves the run
@@ -79,6 +80,10 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
         world_, scaled_parameters_, static_cast<std::int64_t>(job.settings.dist.bucket_mb * (1 << 20)));
   }
   if (world_.is_main()) output_ = open_run_folder(job, state_.meta, device);
+  if (world_.is_main())
+    if (const int removed = remove_stale_temporaries(output_); removed > 0)
+      fmt::print(stderr, "[fgreid] {}: removed {} unfinished temporary file(s) of a killed run\n",
+                 output_.string(), removed);
 }
 
 void Trainer::start_together() {
@@ -127,13 +132,17 @@ Trainer::~Trainer() = default;
 
 std::variant<eval::Evaluation, int> Trainer::run() {
   if (world_.is_main()) {
-    if (!job_.settings.run.resume.empty()) JsonLog::trim_after(output_ / "log.jsonl", state_.progress.iteration);
+    // A checkpoint at an epoch's last step was written before that epoch's evaluation (which
+    // resets the step to 0), so the resumed run evaluates again.
+    if (!job_.settings.run.resume.empty())
+      JsonLog::trim_after(output_ / "log.jsonl", state_.progress.iteration,
+                          /*evaluation_pending=*/state_.progress.step > 0);
     log_ = std::make_unique<JsonLog>(output_ / "log.jsonl");
   }
   display_ = std::make_unique<Progress>(stderr_is_terminal(), job_.settings.train.print_every);
   InterruptGuard interrupts;
-  run_start_ = Clock::now();
-  first_iteration_ = state_.progress.iteration;
+  run_start_ = last_checkpoint_ = Clock::now();
+  first_iteration_ = last_checkpoint_iteration_ = state_.progress.iteration;
   interrupt_after_ = interrupt_after_iteration();
   eval::Evaluation last;
   bool evaluated = false;
@@ -177,7 +186,14 @@ std::optional<int> Trainer::train_epoch(int epoch) {
   window_images_ = 0;
   window_wait_ = loader.wait_seconds();
   losses::LossResult result;
-  while (auto batch = loader.next()) {
+  auto next_batch = [&] {
+    try {
+      return loader.next();
+    } catch (const std::exception& error) {
+      fail_keeping_progress(error, result);
+    }
+  };
+  while (auto batch = next_batch()) {
     result = step(batch->images.to(device_, /*non_blocking=*/true),
                   batch->pids.to(device_, /*non_blocking=*/true));
     ++state_.progress.iteration;
@@ -190,6 +206,7 @@ std::optional<int> Trainer::train_epoch(int epoch) {
     }
     if (interrupt_after_ > 0 && state_.progress.iteration == interrupt_after_) std::raise(SIGINT);
     if (const int signal = stop_requested(); signal != 0) return stop(signal);
+    if (checkpoint_due()) save_last(result);
   }
   check_loss_finite(result);  // before the epoch's evaluation and checkpoints
   return std::nullopt;
@@ -210,10 +227,10 @@ void Trainer::check_loss_finite(const losses::LossResult& result) const {
   std::string terms;
   for (const auto& [name, value] : result.terms) terms += fmt::format(" {}={}", name, value.item<double>());
   throw DataError(fmt::format(
-      "{}: the loss was not finite at iteration {} (now:{}); training stops before the diverged "
+      "{}: the loss was not finite at iteration {}{}; training stops before the diverged "
       "weights are written (any checkpoint there is from before). Lower --lr, or check the "
       "data and --pretrained weights",
-      output_.string(), iteration, terms));
+      output_.string(), iteration, terms.empty() ? "" : fmt::format(" (now:{})", terms)));
 }
 
 losses::LossResult Trainer::step(torch::Tensor images, const torch::Tensor& labels) {
@@ -288,13 +305,47 @@ int Trainer::stop(int signal) {
                world_.rank(), state_.progress.iteration);
     return InterruptGuard::exit_code(signal);
   }
-  state_.save(output_ / "last.pt");
+  save_last({});
   fmt::print(stderr,
              "[fgreid] stopped by signal {} after epoch {} iteration {}/{}; {} written. "
              "Resume with: recipe_{} --resume {} (and the same flags)\n",
              signal, state_.progress.epoch + 1, state_.progress.step, batches_,
              (output_ / "last.pt").string(), job_.recipe, output_.string());
   return InterruptGuard::exit_code(signal);
+}
+
+bool Trainer::checkpoint_due() const {
+  if (!world_.is_main()) return false;
+  if (checkpoint_every_.iterations > 0)
+    return state_.progress.iteration - last_checkpoint_iteration_ >= checkpoint_every_.iterations;
+  return checkpoint_every_.minutes > 0 && seconds_since(last_checkpoint_) >= 60 * checkpoint_every_.minutes;
+}
+
+void Trainer::save_last(const losses::LossResult& result) {
+  check_loss_finite(result);
+  state_.save(output_ / "last.pt");
+  last_checkpoint_ = Clock::now();
+  last_checkpoint_iteration_ = state_.progress.iteration;
+}
+
+void Trainer::fail_keeping_progress(const std::exception& error, const losses::LossResult& result) {
+  const auto first_line = [](const std::exception& e) {
+    std::string text = e.what();
+    if (const auto* torch_error = dynamic_cast<const c10::Error*>(&e)) text = torch_error->what_without_backtrace();
+    return text.substr(0, text.find('\n'));
+  };
+  const auto message = first_line(error);
+  if (!world_.is_main()) throw DataError(message);
+  display_->interrupt_line();
+  try {
+    save_last(result);
+  } catch (const std::exception& also) {
+    throw DataError(fmt::format("{} (and last.pt was not written: {})", message, first_line(also)));
+  }
+  throw DataError(fmt::format("{} ({} holds epoch {} iteration {}/{}: once this is fixed, "
+                              "--resume {} continues from there)",
+                              message, (output_ / "last.pt").string(), state_.progress.epoch + 1,
+                              state_.progress.step, batches_, output_.string()));
 }
 
 void Trainer::keep(int epoch) const {
@@ -312,7 +363,12 @@ eval::Evaluation Trainer::evaluate_after(int epoch) {
     return {};
   }
   display_->interrupt_line();
-  auto evaluation = evaluator_(*parts_.model, device_, output_, fmt::format("epoch_{:03d}", epoch + 1));
+  eval::Evaluation evaluation;
+  try {
+    evaluation = evaluator_(*parts_.model, device_, output_, fmt::format("epoch_{:03d}", epoch + 1));
+  } catch (const std::exception& error) {  // last.pt at the epoch's last step: a resume evaluates it
+    fail_keeping_progress(error, {});
+  }
   auto& metrics = evaluation.metrics;
   metrics["epoch"] = epoch + 1;
   fmt::print(stderr, "[fgreid] evaluation after epoch {}: rank-1 {:.4f} mAP {:.4f} ({:.1f} s)\n",
@@ -328,8 +384,10 @@ eval::Evaluation Trainer::evaluate_after(int epoch) {
   // The epoch is complete: a resume starts the next one.
   state_.progress.epoch = epoch + 1;
   state_.progress.step = 0;
-  state_.save(output_ / "last.pt");
+  // best.pt first: a kill between the two leaves the old last.pt, whose resume repeats this
+  // evaluation and writes best.pt again, never a last.pt that counts a best.pt never written.
   if (best) state_.save(output_ / "best.pt");
+  save_last({});
   return evaluation;
 }
 
