@@ -1,17 +1,25 @@
 // bench_train_step: images/s of full training iterations (forward, loss, backward, optimizer
-// step) of a recipe's model and objective at 256×128, batch 64 (P = 16 × K = 4), against the
-// same network and loss in PyTorch-Python (bench/train_step_peer.py) in the same invocation,
-// with the same thread count, device, precision and memory layout.
+// step) of a recipe's model and objective at 256×128, batch P × K (default 16 × 4 = 64, labels
+// identity-major as the sampler gives them), against the same network and loss in PyTorch-Python
+// (bench/train_step_peer.py) in the same invocation, with the same thread count, device,
+// precision, memory layout and batch: once eager, and once with the module under torch.compile
+// (default mode; its warm-up absorbs the compile, reported apart as compile_seconds).
 //
 //   bench_train_step [--model baseline|fgreid] [--device cpu|cuda] [--threads N]
 //                    [--amp off|bf16|fp16] [--channels-last] [--warmup W] [--iterations N]
-//                    [--height H] [--width W] [--peak-tflops T] [--skip-peer]
+//                    [--height H] [--width W] [--batch-p P] [--batch-k K] [--peak-tflops T]
+//                    [--skip-peer] [--skip-compiled]
 //
 // baseline: BNNeck<ResNet-50> + label-smoothed CE + batch-hard triplet (recipe_baseline) vs
 // torchvision's resnet50 with the same neck and losses. fgreid: the FGReID network + the seed's
 // objective (recipe_market_image) vs test/reference/fgreid_reference.py's module and objective.
-// Prints one JSON line: both rates, their ratio, model MACs/FLOPs per image, and on CUDA the
-// fraction of the GPU's bf16 dense peak (--peak-tflops, H100 SXM: 989) the C++ run achieves.
+// --skip-compiled omits the compiled peer (on the CPU, inductor takes minutes over ResNet-50);
+// --skip-peer omits both. A compiled peer that fails is reported as {"error": ...}.
+//
+// Prints one JSON line: fgreid, pytorch and pytorch_compiled objects (images/s, TFLOP/s and, on
+// CUDA, fraction_of_bf16_peak of --peak-tflops, default 989, the bf16 dense peak of H100 SXM and
+// H200), ratio (fgreid / eager) and ratio_compiled (fgreid / compiled), and the model's MACs per
+// image. scripts/bench-table turns such lines into a Markdown table.
 #include <fgreid/engine/host_memory.hpp>
 #include <fgreid/engine/optim.hpp>
 #include <fgreid/models/summary.hpp>
@@ -47,7 +55,38 @@ struct Settings {
   std::int64_t height = 256, width = 128, batch_p = 16, batch_k = 4, classes = 751;
   double peak_tflops = 989.0;
   bool skip_peer = false;
+  bool skip_compiled = false;
 };
+
+/// `text` as a whole number of at least `least`; says which flag was wrong otherwise (std::stoll
+/// alone would say only "stoll", and would read "8x" as 8).
+std::int64_t integer_flag(const std::string& flag, const std::string& text, std::int64_t least) {
+  std::size_t used = 0;
+  std::int64_t number = 0;
+  try {
+    number = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw std::invalid_argument(fmt::format("{} needs a whole number, not '{}'", flag, text));
+  if (number < least)
+    throw std::invalid_argument(fmt::format("{} must be at least {}, not {}", flag, least, number));
+  return number;
+}
+
+double positive_number_flag(const std::string& flag, const std::string& text) {
+  std::size_t used = 0;
+  double number = 0;
+  try {
+    number = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size() || !(number > 0))
+    throw std::invalid_argument(fmt::format("{} needs a positive number, not '{}'", flag, text));
+  return number;
+}
 
 Settings parse(int argc, char** argv) {
   Settings s;
@@ -61,15 +100,22 @@ Settings parse(int argc, char** argv) {
     else if (flag == "--device") s.device = value();
     else if (flag == "--amp") s.amp = value();
     else if (flag == "--channels-last") s.channels_last = true;
-    else if (flag == "--threads") s.threads = std::stoi(value());
-    else if (flag == "--warmup") s.warmup = std::stoi(value());
-    else if (flag == "--iterations") s.iterations = std::stoi(value());
-    else if (flag == "--height") s.height = std::stoll(value());
-    else if (flag == "--width") s.width = std::stoll(value());
-    else if (flag == "--peak-tflops") s.peak_tflops = std::stod(value());
+    else if (flag == "--threads") s.threads = static_cast<int>(integer_flag(flag, value(), 0));
+    else if (flag == "--warmup") s.warmup = static_cast<int>(integer_flag(flag, value(), 0));
+    else if (flag == "--iterations") s.iterations = static_cast<int>(integer_flag(flag, value(), 1));
+    else if (flag == "--height") s.height = integer_flag(flag, value(), 1);
+    else if (flag == "--width") s.width = integer_flag(flag, value(), 1);
+    // K >= 2: the triplet losses need a second image of each identity, and the seed's variance
+    // term divides by (K - 1).
+    else if (flag == "--batch-p") s.batch_p = integer_flag(flag, value(), 1);
+    else if (flag == "--batch-k") s.batch_k = integer_flag(flag, value(), 2);
+    else if (flag == "--peak-tflops") s.peak_tflops = positive_number_flag(flag, value());
     else if (flag == "--skip-peer") s.skip_peer = true;
+    else if (flag == "--skip-compiled") s.skip_compiled = true;
     else throw std::invalid_argument("unknown flag " + flag);
   }
+  if (s.batch_p > s.classes)
+    throw std::invalid_argument(fmt::format("--batch-p {} exceeds the {} identities", s.batch_p, s.classes));
   if (s.model != "baseline" && s.model != "fgreid") throw std::invalid_argument("--model baseline|fgreid");
   if (s.amp != "off" && s.amp != "bf16" && s.amp != "fp16") throw std::invalid_argument("--amp off|bf16|fp16");
   return s;
@@ -142,14 +188,34 @@ nlohmann::json run_cpp(const Settings& s) {
           {"macs_per_image", macs}};
 }
 
-nlohmann::json run_peer(const Settings& s) {
+/// The PyTorch-Python peer's JSON line, eager or with the module under torch.compile.
+nlohmann::json run_peer(const Settings& s, bool compiled) {
   return fgreid::bench::run_for_json(
       "bench_train_step",
       fmt::format("{} {}/bench/train_step_peer.py --model {} --device {} --threads {} --amp {} {} "
-                  "--warmup {} --iterations {} --height {} --width {} --classes {}",
+                  "--warmup {} --iterations {} --height {} --width {} --classes {} --batch-p {} "
+                  "--batch-k {} {}",
                   FGREID_PYTHON, FGREID_SOURCE_DIR, s.model, s.device, at::get_num_threads(), s.amp,
                   s.channels_last ? "--channels-last" : "", s.warmup, s.iterations, s.height, s.width,
-                  s.classes));
+                  s.classes, s.batch_p, s.batch_k, compiled ? "--compile" : ""));
+}
+
+/// The compiled peer may fail where the eager one runs (no compiler, no Triton, an op inductor
+/// cannot lower): its failure becomes an "error" field, not the whole benchmark's.
+nlohmann::json run_compiled_peer(const Settings& s) {
+  try {
+    return run_peer(s, true);
+  } catch (const std::exception& e) {
+    return {{"error", std::string(e.what()).substr(0, 600)}};
+  }
+}
+
+/// Adds `contender`'s TFLOP/s and, on CUDA, its share of the bf16 dense peak; returns its rate.
+double add_throughput(nlohmann::json& contender, double flops_per_image, const Settings& s) {
+  const double rate = contender["images_per_s"].get<double>();
+  contender["tflops"] = rate * flops_per_image / 1e12;
+  if (s.device == "cuda") contender["fraction_of_bf16_peak"] = rate * flops_per_image / 1e12 / s.peak_tflops;
+  return rate;
 }
 
 }  // namespace
@@ -164,19 +230,22 @@ int main(int argc, char** argv) {
     nlohmann::json result{{"benchmark", "train_step"}, {"model", s.model},   {"device", s.device},
                           {"amp", s.amp},              {"channels_last", s.channels_last},
                           {"threads", at::get_num_threads()},
-                          {"batch", s.batch_p * s.batch_k}, {"height", s.height}, {"width", s.width}};
-    // The peer first: this process keeps its freed memory for reuse (as recipes do), and the
+                          {"batch", s.batch_p * s.batch_k}, {"batch_p", s.batch_p}, {"batch_k", s.batch_k},
+                          {"height", s.height}, {"width", s.width}};
+    // The peers first: this process keeps its freed memory for reuse (as recipes do), and the
     // two at 256×128 would not fit in 24 GB side by side.
-    if (!s.skip_peer) result["pytorch"] = run_peer(s);
+    if (!s.skip_peer) result["pytorch"] = run_peer(s, false);
+    if (!s.skip_peer && !s.skip_compiled) result["pytorch_compiled"] = run_compiled_peer(s);
     result["fgreid"] = s.model == "baseline" ? run_cpp<fgreid::recipes::baseline::Recipe>(s)
                                              : run_cpp<fgreid::recipes::market_image::Recipe>(s);
     // A training step is about three forward passes: forward, and backward's two products.
     const double flops = 2.0 * 3.0 * result["fgreid"]["macs_per_image"].get<double>();
     result["train_gflops_per_image"] = flops / 1e9;
-    const double rate = result["fgreid"]["images_per_s"].get<double>();
-    result["fgreid"]["tflops"] = rate * flops / 1e12;
-    if (s.device == "cuda") result["fraction_of_bf16_peak"] = rate * flops / 1e12 / s.peak_tflops;
-    if (!s.skip_peer) result["ratio"] = rate / result["pytorch"]["images_per_s"].get<double>();
+    if (s.device == "cuda") result["peak_tflops"] = s.peak_tflops;
+    const double rate = add_throughput(result["fgreid"], flops, s);
+    if (result.contains("pytorch")) result["ratio"] = rate / add_throughput(result["pytorch"], flops, s);
+    if (result.contains("pytorch_compiled") && !result["pytorch_compiled"].contains("error"))
+      result["ratio_compiled"] = rate / add_throughput(result["pytorch_compiled"], flops, s);
     std::cout << result.dump() << std::endl;
     return 0;
   } catch (const std::exception& e) {
