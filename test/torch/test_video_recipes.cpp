@@ -28,10 +28,12 @@ struct MeanModel : fgreid::models::ReidModuleImpl {
   fgreid::models::TrainOutput forward_train(const torch::Tensor&) override { return {}; }
   torch::Tensor forward(const torch::Tensor& clips) override {
     REQUIRE(clips.dim() == 5);
+    cudnn_seen = {at::globalContext().benchmarkCuDNN(), at::globalContext().deterministicCuDNN()};
     return torch::stack({clips.mean({1, 2, 3, 4}), torch::ones({clips.size(0)})}, 1);
   }
   [[nodiscard]] std::int64_t feature_dim() const override { return 2; }
   std::vector<std::pair<std::string, std::shared_ptr<torch::nn::Module>>> trunks() override { return {}; }
+  std::pair<bool, bool> cudnn_seen{true, false};  // {benchmark, deterministic} in the last forward
 };
 
 }  // namespace
@@ -128,4 +130,33 @@ TEST_CASE("a tracklet's test feature is the mean of its clips' features, in orde
   for (const double m : means) first += m / std::sqrt(m * m + 1) / 3, second += 1 / std::sqrt(m * m + 1) / 3;
   CHECK(per_clip[0][0].item<double>() == doctest::Approx(first).epsilon(1e-5));
   CHECK(per_clip[0][1].item<double>() == doctest::Approx(second).epsilon(1e-5));
+}
+
+TEST_CASE("features are extracted with cuDNN's deterministic heuristics, and the run's settings come back after") {
+  fgreid::test::TempDir dir;
+  std::vector<fgreid::datasets::Entry> tracklets(1);
+  REQUIRE(cv::imwrite((dir / "a.png").string(), cv::Mat(8, 4, CV_8UC3, cv::Scalar::all(90))));
+  tracklets[0].images.push_back(dir / "a.png");
+  const fgreid::samplers::ClipPlan plan = [](const fgreid::datasets::Entry& entry) {
+    return fgreid::samplers::test_clips(entry.images.size(), 2, 41);
+  };
+  fgreid::engine::DataOptions data;
+  data.height = 8;
+  data.width = 4;
+  data.workers = 1;
+  // a training run's settings (--cudnn-benchmark, on by default); the guard is not device-specific,
+  // so the CPU checks what a CUDA evaluation runs under
+  at::globalContext().setBenchmarkCuDNN(true);
+  at::globalContext().setDeterministicCuDNN(false);
+  MeanModel model;
+  (void)fgreid::eval::extract_features(model, tracklets, plan, data, {}, torch::Device(torch::kCPU));
+  CHECK(model.cudnn_seen == std::pair{false, true});
+  CHECK(at::globalContext().benchmarkCuDNN());
+  CHECK_FALSE(at::globalContext().deterministicCuDNN());
+
+  model.cudnn_seen = {true, false};
+  (void)fgreid::eval::extract_feature_views(model, tracklets, plan, data, torch::Device(torch::kCPU));
+  CHECK(model.cudnn_seen == std::pair{false, true});
+  CHECK(at::globalContext().benchmarkCuDNN());
+  at::globalContext().setBenchmarkCuDNN(false);
 }

@@ -27,11 +27,28 @@ struct ClipEntries {
 /// The loader's chooser for an expanded clip: all its frames, in order.
 [[nodiscard]] samplers::FrameChooser whole_clip();
 
+/// While alive, cuDNN picks its convolution algorithms by heuristics and only deterministic
+/// ones (benchmark off, deterministic on); the previous settings come back after. The training
+/// run's evaluation and a later `--evaluate --weights` of the same checkpoint run in different
+/// processes, where cudnn.benchmark's timings can pick different algorithms and so give
+/// slightly different features and metrics; every extraction runs under this guard.
+class ReproducibleKernels {
+ public:
+  ReproducibleKernels();
+  ~ReproducibleKernels();
+  ReproducibleKernels(const ReproducibleKernels&) = delete;
+  ReproducibleKernels& operator=(const ReproducibleKernels&) = delete;
+
+ private:
+  bool benchmark_, deterministic_;
+};
+
 /// Features [N, D] (float, CPU) of the N `entries`, --test-batch inputs at a time through the
 /// model's inference forward in eval mode: of each image (`clips` empty), or the mean over
 /// each tracklet's `clips` of the feature of the clip [B, T, 3, H, W]. eval.flip_test adds the
 /// feature of the horizontally flipped input; eval.normalize_clips L2-normalises each clip's
-/// feature before the mean; eval.normalize_features L2-normalises the result.
+/// feature before the mean; eval.normalize_features L2-normalises the result. Runs under
+/// ReproducibleKernels.
 [[nodiscard]] torch::Tensor extract_features(models::ReidModuleImpl& model,
                                              const std::vector<datasets::Entry>& entries,
                                              const samplers::ClipPlan& clips,

@@ -6,6 +6,17 @@
 
 namespace fgreid::eval {
 
+ReproducibleKernels::ReproducibleKernels()
+    : benchmark_(at::globalContext().benchmarkCuDNN()), deterministic_(at::globalContext().deterministicCuDNN()) {
+  at::globalContext().setBenchmarkCuDNN(false);
+  at::globalContext().setDeterministicCuDNN(true);
+}
+
+ReproducibleKernels::~ReproducibleKernels() {
+  at::globalContext().setBenchmarkCuDNN(benchmark_);
+  at::globalContext().setDeterministicCuDNN(deterministic_);
+}
+
 ClipEntries expand_clips(const std::vector<datasets::Entry>& tracklets, const samplers::ClipPlan& plan) {
   ClipEntries out;
   for (std::size_t t = 0; t < tracklets.size(); ++t) {
@@ -131,6 +142,7 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
                                const samplers::ClipPlan& clips, const engine::DataOptions& data,
                                const engine::EvalOptions& eval, torch::Device device) {
   torch::NoGradGuard no_grad;
+  ReproducibleKernels reproducible;
   model.eval();
   FeaturePass pass(entries, clips, data, device);
   const auto dim = model.feature_dim();
@@ -152,6 +164,7 @@ FeatureViews extract_feature_views(models::ReidModuleImpl& model,
                                    const samplers::ClipPlan& clips, const engine::DataOptions& data,
                                    torch::Device device) {
   torch::NoGradGuard no_grad;
+  ReproducibleKernels reproducible;
   model.eval();
   FeaturePass pass(entries, clips, data, device);
   const auto dim = model.feature_dim();
