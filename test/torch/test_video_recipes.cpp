@@ -97,7 +97,7 @@ TEST_CASE("a tracklet's test feature is the mean of its clips' features, in orde
   data.test_batch = 3;  // a batch boundary inside tracklet 0's clips
   MeanModel model;
   const auto features = fgreid::eval::extract_features(model, tracklets, plan, data, {},
-                                                               torch::Device(torch::kCPU));
+                                                               torch::Device(torch::kCPU), {});
   // the normalised value of grey g: mean over channels of (g / 255 − mean_c) / std_c
   const auto normalised = [](double grey) {
     const double mean[3] = {0.485, 0.456, 0.406}, std[3] = {0.229, 0.224, 0.225};
@@ -116,7 +116,7 @@ TEST_CASE("a tracklet's test feature is the mean of its clips' features, in orde
   eval.flip_test = true;
   eval.normalize_features = true;
   const auto flipped = fgreid::eval::extract_features(model, tracklets, plan, data, eval,
-                                                              torch::Device(torch::kCPU));
+                                                              torch::Device(torch::kCPU), {});
   const double x = 2 * clip_means / 3, y = 2.0;  // flip adds the same feature again, then L2
   CHECK(flipped[0][0].item<double>() == doctest::Approx(x / std::sqrt(x * x + y * y)).epsilon(1e-5));
 
@@ -124,7 +124,7 @@ TEST_CASE("a tracklet's test feature is the mean of its clips' features, in orde
   // L2-normalised, then the clips are averaged, with no L2 after.
   eval.normalize_features = false;
   eval.normalize_clips = true;
-  const auto per_clip = fgreid::eval::extract_features(model, tracklets, plan, data, eval, torch::Device(torch::kCPU));
+  const auto per_clip = fgreid::eval::extract_features(model, tracklets, plan, data, eval, torch::Device(torch::kCPU), {});
   const double means[3] = {(normalised(20) + normalised(40)) / 2, (normalised(60) + normalised(80)) / 2, normalised(100)};
   double first = 0, second = 0;
   for (const double m : means) first += m / std::sqrt(m * m + 1) / 3, second += 1 / std::sqrt(m * m + 1) / 3;
@@ -149,13 +149,13 @@ TEST_CASE("features are extracted with cuDNN's deterministic heuristics, and the
   at::globalContext().setBenchmarkCuDNN(true);
   at::globalContext().setDeterministicCuDNN(false);
   MeanModel model;
-  (void)fgreid::eval::extract_features(model, tracklets, plan, data, {}, torch::Device(torch::kCPU));
+  (void)fgreid::eval::extract_features(model, tracklets, plan, data, {}, torch::Device(torch::kCPU), {});
   CHECK(model.cudnn_seen == std::pair{false, true});
   CHECK(at::globalContext().benchmarkCuDNN());
   CHECK_FALSE(at::globalContext().deterministicCuDNN());
 
   model.cudnn_seen = {true, false};
-  (void)fgreid::eval::extract_feature_views(model, tracklets, plan, data, torch::Device(torch::kCPU));
+  (void)fgreid::eval::extract_feature_views(model, tracklets, plan, data, torch::Device(torch::kCPU), {});
   CHECK(model.cudnn_seen == std::pair{false, true});
   CHECK(at::globalContext().benchmarkCuDNN());
   at::globalContext().setBenchmarkCuDNN(false);

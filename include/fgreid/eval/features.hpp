@@ -43,17 +43,42 @@ class ReproducibleKernels {
   bool benchmark_, deterministic_;
 };
 
+/// The arithmetic and memory layout of extraction's forward: the run's (--amp,
+/// --channels-last), so that a model trained in bf16 and channels-last is measured as it ran,
+/// at its speed. Every extraction takes one; Precision::of(settings.run) is the run's.
+struct Precision {
+  engine::AmpMode amp = engine::AmpMode::off;
+  /// 4-D image batches in channels-last layout (the model's convolutions are, engine::place).
+  bool channels_last = false;
+
+  [[nodiscard]] static Precision of(const engine::RunOptions& run) { return {run.amp, run.channels_last}; }
+  /// The autocast of the forward on `device`: the run's --amp on CUDA; on the CPU bf16 only
+  /// where the processor computes it natively (AVX512-BF16, AMX), fp32 otherwise (features.cpp
+  /// says why).
+  [[nodiscard]] engine::AmpMode autocast_on(torch::Device device) const;
+};
+
+/// The model's features of one batch `inputs` on `device` ([B, D] float, on `device`) and,
+/// with `flip`, those of the horizontally flipped batch (undefined without), in `precision`:
+/// extraction's forward, which bench_extract times. Call in eval mode, without gradients.
+struct BatchFeatures {
+  torch::Tensor plain, flipped;
+};
+[[nodiscard]] BatchFeatures batch_features(models::ReidModuleImpl& model, const torch::Tensor& inputs,
+                                           torch::Device device, const Precision& precision, bool flip);
+
 /// Features [N, D] (float, CPU) of the N `entries`, --test-batch inputs at a time through the
 /// model's inference forward in eval mode: of each image (`clips` empty), or the mean over
 /// each tracklet's `clips` of the feature of the clip [B, T, 3, H, W]. eval.flip_test adds the
 /// feature of the horizontally flipped input; eval.normalize_clips L2-normalises each clip's
 /// feature before the mean; eval.normalize_features L2-normalises the result. Runs under
-/// ReproducibleKernels.
+/// ReproducibleKernels, in `precision` (batch_features).
 [[nodiscard]] torch::Tensor extract_features(models::ReidModuleImpl& model,
                                              const std::vector<datasets::Entry>& entries,
                                              const samplers::ClipPlan& clips,
                                              const engine::DataOptions& data,
-                                             const engine::EvalOptions& eval, torch::Device device);
+                                             const engine::EvalOptions& eval, torch::Device device,
+                                             const Precision& precision);
 
 /// The two test features the seed compares (evaluate_image.py), from one pass of the model:
 /// `raw`, the model's feature, and `flip_normalized`, feat(x) + feat(flipped x) L2-normalised
@@ -65,6 +90,6 @@ struct FeatureViews {
                                                  const std::vector<datasets::Entry>& entries,
                                                  const samplers::ClipPlan& clips,
                                                  const engine::DataOptions& data,
-                                                 torch::Device device);
+                                                 torch::Device device, const Precision& precision);
 
 }  // namespace fgreid::eval

@@ -1,5 +1,9 @@
 #include <fgreid/eval/features.hpp>
 
+#include <fgreid/engine/optim.hpp>
+
+#include <ATen/cpu/Utils.h>
+
 #include <numeric>
 #include <optional>
 #include <tuple>
@@ -75,14 +79,69 @@ class ClipAverage {
 
 namespace {
 
+/// Whether the processor computes bf16 itself (x86's AVX512-BF16 or AMX) rather than LibTorch
+/// emulating it through fp32.
+bool cpu_has_native_bf16() {
+  static const bool native = [] {
+    const auto capabilities = at::cpu::get_cpu_capabilities();
+    const auto has = [&](const std::string& name) {
+      const auto found = capabilities.find(name);
+      return found != capabilities.end() && found->second.isBool() && found->second.toBool();
+    };
+    return has("avx512_bf16") || has("amx_bf16");
+  }();
+  return native;
+}
+
+}  // namespace
+
+engine::AmpMode Precision::autocast_on(torch::Device device) const {
+  if (device.is_cuda()) return amp;
+  // The CPU: bf16 when the run trained in it (the trainer's autocast is the same on the CPU)
+  // and the processor has native bf16, where oneDNN's bf16 convolutions are faster than fp32:
+  // 1.9× (3.2× with channels-last) for the baseline's extraction at 128×64, batch 16, one
+  // thread, on a Xeon with AMX (bench_extract --skip-peer: 23 images/s fp32, 44 bf16, 74 bf16 +
+  // channels-last), and the features agree with fp32's to bf16 rounding (test_extract_export.cpp:
+  // 9e-4 at most, L2-normalised). Without it LibTorch emulates bf16, slower than fp32; fp16 is
+  // emulated on every CPU (engine::place warns, 22 images/s here): fp32 then.
+  if (amp == engine::AmpMode::bf16 && cpu_has_native_bf16()) return amp;
+  return engine::AmpMode::off;
+}
+
+namespace {
+
+/// `inputs` as the model's convolutions want them: channels-last image batches under
+/// --channels-last, as the trainer feeds them (clips [B, T, 3, H, W] stay as they are).
+torch::Tensor in_layout(const torch::Tensor& inputs, const Precision& precision) {
+  if (precision.channels_last && inputs.dim() == 4) return inputs.contiguous(at::MemoryFormat::ChannelsLast);
+  return inputs;
+}
+
+}  // namespace
+
+BatchFeatures batch_features(models::ReidModuleImpl& model, const torch::Tensor& inputs,
+                             torch::Device device, const Precision& precision, bool flip) {
+  engine::AutocastScope autocast(device, precision.autocast_on(device));
+  // Float right after the forward: the flip sum, the L2 normalisation and the clip means are
+  // then float (double on the host) whatever the autocast computed the network in.
+  const auto feature_of = [&](const torch::Tensor& batch) {
+    return model.forward(in_layout(batch, precision)).to(torch::kFloat);
+  };
+  BatchFeatures features{feature_of(inputs), torch::Tensor()};
+  if (flip) features.flipped = feature_of(inputs.flip({-1}));
+  return features;
+}
+
+namespace {
+
 /// One pass of the model over `entries` (their test clips for a video dataset): for each batch,
 /// the rows it fills (entries, or clips' tracklets) with the model's feature and, with `flip`,
 /// that of the horizontally flipped input.
 class FeaturePass {
  public:
   FeaturePass(const std::vector<datasets::Entry>& entries, const samplers::ClipPlan& clips,
-              const engine::DataOptions& data, torch::Device device)
-      : video_(static_cast<bool>(clips)), device_(device) {
+              const engine::DataOptions& data, torch::Device device, const Precision& precision)
+      : video_(static_cast<bool>(clips)), device_(device), precision_(precision) {
     if (video_) expanded_ = expand_clips(entries, clips);
     const auto& inputs = video_ ? expanded_.clips : entries;
     data::LoaderOptions options{data.workers, data.prefetch, device.is_cuda(), 0};
@@ -99,14 +158,14 @@ class FeaturePass {
     auto batch = loader_->next();
     if (!batch) return std::nullopt;
     const auto inputs = batch->images.to(device_, /*non_blocking=*/true);
-    auto plain = model.forward(inputs);
-    torch::Tensor flipped = flip ? model.forward(inputs.flip({-1})) : torch::Tensor();
+    auto [plain, flipped] = batch_features(model, inputs, device_, precision_, flip);
     return std::make_tuple(std::move(batch->indices), std::move(plain), std::move(flipped));
   }
 
  private:
   bool video_;
   torch::Device device_;
+  Precision precision_;
   ClipEntries expanded_;
   std::optional<data::BatchLoader> loader_;
 };
@@ -140,11 +199,12 @@ class FeatureRows {
 torch::Tensor extract_features(models::ReidModuleImpl& model,
                                const std::vector<datasets::Entry>& entries,
                                const samplers::ClipPlan& clips, const engine::DataOptions& data,
-                               const engine::EvalOptions& eval, torch::Device device) {
+                               const engine::EvalOptions& eval, torch::Device device,
+                               const Precision& precision) {
   torch::NoGradGuard no_grad;
   ReproducibleKernels reproducible;
   model.eval();
-  FeaturePass pass(entries, clips, data, device);
+  FeaturePass pass(entries, clips, data, device, precision);
   const auto dim = model.feature_dim();
   FeatureRows rows(pass, static_cast<std::int64_t>(entries.size()), dim);
   // Images are normalised per batch on the device, as the features come; clips per clip with
@@ -162,11 +222,11 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
 FeatureViews extract_feature_views(models::ReidModuleImpl& model,
                                    const std::vector<datasets::Entry>& entries,
                                    const samplers::ClipPlan& clips, const engine::DataOptions& data,
-                                   torch::Device device) {
+                                   torch::Device device, const Precision& precision) {
   torch::NoGradGuard no_grad;
   ReproducibleKernels reproducible;
   model.eval();
-  FeaturePass pass(entries, clips, data, device);
+  FeaturePass pass(entries, clips, data, device, precision);
   const auto dim = model.feature_dim();
   const auto count = static_cast<std::int64_t>(entries.size());
   FeatureRows raw(pass, count, dim), flip_sum(pass, count, dim);
