@@ -5,6 +5,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
@@ -24,6 +25,23 @@ inline double peak_rss_mb() {
   for (std::string line; std::getline(status, line);)
     if (line.rfind("VmHWM:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
   return -1;
+}
+
+/// `text` as a whole number of at least `least`; says which flag was wrong otherwise (std::stoll
+/// alone would say only "stoll", and would read "8x" as 8).
+inline std::int64_t integer_flag(const std::string& flag, const std::string& text, std::int64_t least) {
+  std::size_t used = 0;
+  std::int64_t number = 0;
+  try {
+    number = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size())
+    throw std::invalid_argument(flag + " needs a whole number, not '" + text + "'");
+  if (number < least)
+    throw std::invalid_argument(flag + " must be at least " + std::to_string(least) + ", not " + text);
+  return number;
 }
 
 /// Runs `command` (logged on stderr after `bench`, the benchmark's name) and parses the last
