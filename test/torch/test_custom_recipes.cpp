@@ -92,7 +92,7 @@ TEST_CASE("--st-reid refuses, before writing anything, an image without a frame 
   write_image(market / "bounding_box_test" / "0099_c2s4_055272_01.jpg");  // c2 has three sequences
   // Without --st-reid the renamed data loads; with it, the image is named.
   CHECK(recipe_summary("market_image", "--data-root " + market.path().string())["gallery"]["images"] == 1);
-  const auto refused = run_command(recipe("market_image") + " --st-reid --batch-p 2 --data-root " + market.path().string() +
+  const auto refused = run_command(recipe("market_image") + " --st-reid --batch-p 2 --batch-k 2 --data-root " + market.path().string() +
                                    " --output " + (out / "market").string());
   CHECK(refused.exit_code == 2);
   CHECK(mentions(last_line(refused.err), "--st-reid: " + (market / "bounding_box_test" / "0099_c2s4_055272_01.jpg").string() +

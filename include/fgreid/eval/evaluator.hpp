@@ -20,8 +20,6 @@
 
 namespace fgreid::eval {
 
-struct Precision;  // features.hpp
-
 /// What the model pictures draw, from the capabilities of the recipe's policies (the network's,
 /// models/concept.hpp; the loss's, losses/concept.hpp); each part is empty when absent.
 struct PictureSources {
@@ -69,8 +67,6 @@ class Evaluator {
                                           torch::Device device) const;
 
  private:
-  /// Every extraction's: the run's --amp and --channels-last.
-  [[nodiscard]] Precision precision() const;
   [[nodiscard]] FeatureSet feature_set(models::ReidModuleImpl& model, torch::Device device) const;
   /// `set` with the labels, frames and training times of the splits.
   void describe(FeatureSet& set) const;
