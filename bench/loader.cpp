@@ -4,10 +4,10 @@
 // invocation.
 //
 //   bench_loader [--workers 2] [--images 3000] [--batch 64] [--height 256] [--width 128]
-//                [--video] [--frames 16] [--seq-len 4]
+//                [--video] [--frames 16] [--seq-len 4] [--file-height 128] [--file-width 64]
 //
-// Image mode: identity-major batches of 16 × 4 images of 128×64 synthetic JPEGs (Market's
-// size). --video: tracklets of --frames JPEGs, batches of batch/seq-len clips of seq-len
+// Image mode: identity-major batches of 16 × 4 images of synthetic JPEGs, 128×64 (Market's
+// size) or --file-height × --file-width (256×128: files at the training size, no resize). --video: tracklets of --frames JPEGs, batches of batch/seq-len clips of seq-len
 // consecutive frames; reports clips/s. Each side runs one pass to warm the page cache and its
 // workers, then a timed pass. Prints one JSON line.
 #include <fgreid/data/loader.hpp>
@@ -42,12 +42,14 @@ struct Settings {
   bool video = false;
   int frames = 16;
   int seq_len = 4;
+  int file_height = 128;
+  int file_width = 64;
 };
 
-/// Synthetic people as JPEGs (quality 90, 128×64), `per_id` consecutive files per identity;
+/// Synthetic people as JPEGs (quality 90, `size`), `per_id` consecutive files per identity;
 /// writes list.txt ("path pid" per line) for the peer.
 std::vector<fgreid::datasets::Entry> write_images(const fs::path& folder, int count, int per_id,
-                                                  bool tracklets) {
+                                                  bool tracklets, cv::Size size) {
   namespace syn = fgreid::datasets::synthetic;
   std::mt19937_64 rng(1);
   std::vector<fgreid::datasets::Entry> entries;
@@ -59,7 +61,7 @@ std::vector<fgreid::datasets::Entry> write_images(const fs::path& folder, int co
     fgreid::datasets::Entry tracklet{{}, pid, 0, -1};
     for (int k = 0; k < per_id && pid * per_id + k < count; ++k) {
       const auto path = folder / fmt::format("{:04d}_c1_{:03d}.jpg", pid, k);
-      cv::imwrite(path.string(), syn::render_person(person, camera, rng, cv::Size(64, 128)), quality);
+      cv::imwrite(path.string(), syn::render_person(person, camera, rng, size), quality);
       list << path.string() << ' ' << pid << '\n';
       if (tracklets)
         tracklet.images.push_back(path);
@@ -116,14 +118,22 @@ int main(int argc, char** argv) {
       else if (flag == "--width") s.width = value();
       else if (flag == "--frames") s.frames = value();
       else if (flag == "--seq-len") s.seq_len = value();
+      else if (flag == "--file-height") s.file_height = value();
+      else if (flag == "--file-width") s.file_width = value();
       else if (flag == "--video") s.video = true;
       else throw std::invalid_argument("unknown flag " + flag);
     }
+    if (s.workers < 0) throw std::invalid_argument(fmt::format("--workers {}: must be at least 0", s.workers));
+    for (const auto& [flag, number] : {std::pair{"--images", s.images}, {"--batch", s.batch},
+                                       {"--height", s.height}, {"--width", s.width}, {"--file-height", s.file_height},
+                                       {"--file-width", s.file_width}, {"--frames", s.frames}, {"--seq-len", s.seq_len}})
+      if (number < 1) throw std::invalid_argument(fmt::format("{} {}: must be at least 1", flag, number));
     if (s.video && (s.frames < s.seq_len || s.batch % s.seq_len != 0))
       throw std::invalid_argument("--video: --frames must be >= --seq-len, --batch a multiple of it");
     const fs::path folder = fs::temp_directory_path() / fmt::format("bench_loader_{}", ::getpid());
     fs::create_directories(folder);
-    const auto entries = write_images(folder, s.images, s.video ? s.frames : 4, s.video);
+    const auto entries = write_images(folder, s.images, s.video ? s.frames : 4, s.video,
+                                      cv::Size(s.file_width, s.file_height));
 
     torch::set_num_threads(1);  // the consumer does nothing; the workers are the work
     const double ours = measure_ours(entries, s);
@@ -141,6 +151,7 @@ int main(int argc, char** argv) {
                           {"workers", s.workers},
                           {"files", s.images},
                           {"size", fmt::format("{}x{}", s.height, s.width)},
+                          {"file_size", fmt::format("{}x{}", s.file_height, s.file_width)},
                           {"pipeline", "seed: bicubic resize, flip, pad 10, translate, normalise, erase"},
                           {"fgreid_" + unit, ours},
                           {"torchvision_" + unit, theirs},
