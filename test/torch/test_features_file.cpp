@@ -511,6 +511,27 @@ TEST_CASE("re-ranking from features equals re-ranking the dense distances, eithe
   }
 }
 
+TEST_CASE("re-ranking from CUDA features is bit-identical to the CPU's when the products are exact" *
+          doctest::skip(!torch::cuda::is_available())) {
+  // Small integer features: every product and squared distance is exact in float32 on either
+  // device, so any difference would be the device path's own (a stripe misplaced, a row
+  // offset wrong), not rounding. 700 items span three 256-column stripes, and the integer
+  // distances tie often, which both devices must break alike.
+  torch::manual_seed(7);
+  const auto ids = torch::randint(40, {700}, torch::kLong);
+  const auto features = (torch::randint(-4, 5, {40, 32}).index_select(0, ids) +
+                         torch::randint(-3, 4, {700, 32}))
+                            .to(torch::kFloat);
+  const auto q = features.narrow(0, 0, 150), g = features.narrow(0, 150, 550);
+  const ev::RerankOptions options{20, 6, 0.3};
+  const auto on_cpu = ev::rerank(ev::FeatureRerankSource(q, g, ev::Metric::euclidean), options);
+  const auto on_cuda = ev::rerank(
+      ev::FeatureRerankSource(q.to(torch::kCUDA), g.to(torch::kCUDA), ev::Metric::euclidean),
+      options);
+  REQUIRE(on_cuda.size() == on_cpu.size());
+  CHECK(on_cuda == on_cpu);
+}
+
 TEST_CASE("run_suite reports re-ranked, st-ReID, single-shot and seed-protocol metrics") {
   const auto set = suite_set();
   const auto qp = longs(set.query_pids), qc = longs(set.query_camids);

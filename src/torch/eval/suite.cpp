@@ -118,13 +118,14 @@ void FeatureRerankSource::columns(std::size_t begin, std::size_t end, std::size_
   const auto block = left_.narrow(0, static_cast<std::int64_t>(begin), columns);
   if (st_model_ == nullptr) {
     const auto others = right_.narrow(0, first, rows).t();
-    if (left_.is_cpu()) {  // straight into `out`: no pass over the block but the product's
-      auto products = torch::from_blob(out.data(), {columns, rows}, torch::kFloat);
+    // Straight into `out`: no pass over the block but the product's (on a GPU, its copy to the
+    // host, which returns once the product is there; at MSMT17's size a host staging tensor
+    // would cost 17.6 GB of allocation and copying).
+    auto products = torch::from_blob(out.data(), {columns, rows}, torch::kFloat);
+    if (left_.is_cpu())
       torch::mm_out(products, block, others);
-    } else {
-      const auto cpu = torch::mm(block, others).to(torch::kCPU).contiguous();
-      std::copy_n(cpu.data_ptr<float>(), out.size(), out.begin());
-    }
+    else
+      products.copy_(torch::mm(block, others));
     return;
   }
   const auto features = left_.narrow(1, 0, dims_);
