@@ -18,7 +18,7 @@ namespace fgreid::datasets::mat {
 namespace {
 
 // MATLAB's v5 data types and array classes (the MAT-File Format document).
-constexpr std::uint32_t miINT8 = 1, miINT32 = 5, miMATRIX = 14, miCOMPRESSED = 15;
+constexpr std::uint32_t miINT8 = 1, miINT32 = 5, miUINT32 = 6, miMATRIX = 14, miCOMPRESSED = 15;
 constexpr std::uint32_t mxCELL = 1, mxSTRUCT = 2, mxOBJECT = 3, mxCHAR = 4, mxSPARSE = 5,
                         mxDOUBLE = 6, mxUINT64 = 15;
 constexpr int kMaxDepth = 32;
@@ -78,6 +78,14 @@ class V5Walker {
     if (element.type == miMATRIX) matrix(element.payload, depth + 1);
   }
 
+  /// A cell or a struct field: matio reads it as an array whatever its tag says, so one that
+  /// is not would be read from bytes this walk never checked.
+  void array(const Element& element, int depth) {
+    if (element.type != miMATRIX)
+      throw Refused{fmt::format("a cell or struct field of data type {} where an array belongs", element.type)};
+    this->element(element, depth);
+  }
+
   static std::string inflated(std::string_view compressed) {
     const std::uint64_t limit = std::min(kMaxInflated, compressed.size() * kMaxInflation + 4096);
     z_stream stream{};
@@ -109,8 +117,10 @@ class V5Walker {
     const auto flags = next(payload);
     const auto dims = next(payload);
     (void)next(payload);  // the name
-    if (flags.payload.size() < 8 || dims.type != miINT32 || dims.payload.size() < 8)
-      throw Refused{"an array header without its flags and dimensions"};
+    // matio reads the flags as exactly 8 bytes whatever their tag claims, so a longer claim
+    // would hide from this walk the dimensions matio goes on to read and allocate for.
+    if (flags.type != miUINT32 || flags.payload.size() != 8 || dims.type != miINT32 || dims.payload.size() < 8)
+      throw Refused{"an array header without its 8 bytes of flags and its dimensions"};
     const std::uint32_t array_class = u32(flags.payload, 0) & 0xff;
     const std::uint64_t nonzeros = u32(flags.payload, 4);
     std::uint64_t count = 1, last_dim = 0;
@@ -134,7 +144,7 @@ class V5Walker {
       require((last_dim + 1) * 4, "bytes of column starts");
     } else if (array_class == mxCELL) {
       require(count * 8, "bytes of cells");
-      for (std::uint64_t i = 0; i < count; ++i) element(next(payload), depth);
+      for (std::uint64_t i = 0; i < count; ++i) array(next(payload), depth);
     } else if (array_class == mxSTRUCT || array_class == mxOBJECT) {
       if (array_class == mxOBJECT) (void)next(payload);  // the class name
       const auto length = next(payload);
@@ -144,7 +154,7 @@ class V5Walker {
       const std::uint64_t name_length = u32(length.payload, 0);
       const std::uint64_t fields = name_length == 0 ? 0 : names.payload.size() / name_length;
       require(count * fields * 8, "bytes of struct fields");
-      for (std::uint64_t i = 0; i < count * fields; ++i) element(next(payload), depth);
+      for (std::uint64_t i = 0; i < count * fields; ++i) array(next(payload), depth);
     } else {
       throw Refused{fmt::format("an array of MATLAB class {}, which fgreid does not read", array_class)};
     }
@@ -158,10 +168,17 @@ void check_v4(std::string_view bytes) {
   while (bytes.size() >= 20) {
     std::int32_t header[5];
     std::memcpy(header, bytes.data(), sizeof header);
-    if (header[0] < 0 || header[0] > 4052)  // a big-endian file
-      for (auto& value : header) value = static_cast<std::int32_t>(__builtin_bswap32(static_cast<std::uint32_t>(value)));
+    const auto swapped = [](std::int32_t value) {
+      return static_cast<std::int32_t>(__builtin_bswap32(static_cast<std::uint32_t>(value)));
+    };
+    if (header[0] < 0 || header[0] > 4052) header[0] = swapped(header[0]);
+    // As matio: the type's thousands digit, not the order the type was stored in, says the
+    // byte order of the other four fields (0 little-endian, 1 big-endian; VAX and Cray no).
+    const int machine = header[0] / 1000;
+    if (machine == 1)
+      for (int i = 1; i < 5; ++i) header[i] = swapped(header[i]);
     const auto [type, rows, cols, imaginary, name_length] = header;
-    if (type < 0 || type > 4052 || rows < 0 || cols < 0 || name_length < 0)
+    if (type < 0 || type > 4052 || machine > 1 || rows < 0 || cols < 0 || name_length < 0)
       throw Refused{"not a MATLAB v4 or v5 file"};
     constexpr int element_bytes[] = {8, 4, 4, 2, 2, 1};
     const int precision = type / 10 % 10, kind = type % 10;
