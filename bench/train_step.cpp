@@ -41,6 +41,7 @@
 namespace {
 
 using fgreid::bench::Clock;
+using fgreid::bench::integer_flag;
 using fgreid::bench::seconds_since;
 namespace engine = fgreid::engine;
 
@@ -57,23 +58,6 @@ struct Settings {
   bool skip_peer = false;
   bool skip_compiled = false;
 };
-
-/// `text` as a whole number of at least `least`; says which flag was wrong otherwise (std::stoll
-/// alone would say only "stoll", and would read "8x" as 8).
-std::int64_t integer_flag(const std::string& flag, const std::string& text, std::int64_t least) {
-  std::size_t used = 0;
-  std::int64_t number = 0;
-  try {
-    number = std::stoll(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != text.size())
-    throw std::invalid_argument(fmt::format("{} needs a whole number, not '{}'", flag, text));
-  if (number < least)
-    throw std::invalid_argument(fmt::format("{} must be at least {}, not {}", flag, least, number));
-  return number;
-}
 
 double positive_number_flag(const std::string& flag, const std::string& text) {
   std::size_t used = 0;
