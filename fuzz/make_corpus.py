@@ -164,6 +164,16 @@ MATLAB_HEADER = (b"MATLAB 7.3 MAT-file, Platform: GLNXA64, Created on: Mon Jan  
                  .ljust(116, b" ") + b"\x00" * 8 + struct.pack("<H", 0x0200) + b"IM").ljust(512, b"\x00")
 
 
+def set_matlab_class(ds, name):
+    """MATLAB_class as a null-terminated ASCII string, terminator included: matio 1.5 reads
+    h5py's own (null-padded) strings as no class at all, so that a matrix had no data."""
+    string = h5py.h5t.C_S1.copy()
+    string.set_size(len(name) + 1)
+    string.set_strpad(h5py.h5t.STR_NULLTERM)
+    attribute = h5py.h5a.create(ds.id, b"MATLAB_class", string, h5py.h5s.create(h5py.h5s.SCALAR))
+    attribute.write(np.array(name.encode(), dtype=f"S{len(name) + 1}"))
+
+
 def h5_mat(build):
     """A MATLAB v7.3 file (HDF5 with a 512-byte user block holding MATLAB's header)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -181,7 +191,7 @@ def cuhk03(f, persons=2, empty_slot=True, testsets=True):
 
     def array(value, matlab_class):
         ds = refs.create_dataset(f"a{next(counter)}", data=value)
-        ds.attrs["MATLAB_class"] = np.bytes_(matlab_class)
+        set_matlab_class(ds, matlab_class)
         return ds.ref
 
     ref_type = h5py.special_dtype(ref=h5py.Reference)
@@ -195,15 +205,15 @@ def cuhk03(f, persons=2, empty_slot=True, testsets=True):
                 else:
                     cell[slot, person] = array(np.full((3, 4, 5), slot * 20 + person, dtype=np.uint8), "uint8")
         ds = refs.create_dataset(f"c{next(counter)}", data=cell)
-        ds.attrs["MATLAB_class"] = np.bytes_("cell")
+        set_matlab_class(ds, "cell")
         pairs.append(ds.ref)
     for boxes in ("detected", "labeled"):
         ds = f.create_dataset(boxes, data=np.array([pairs], dtype=ref_type))
-        ds.attrs["MATLAB_class"] = np.bytes_("cell")
+        set_matlab_class(ds, "cell")
     if testsets:
         sets = [array(np.array([[1.0, 1.0], [2.0, 2.0]]).T, "double") for _ in range(4)]
         ds = f.create_dataset("testsets", data=np.array([sets], dtype=ref_type))
-        ds.attrs["MATLAB_class"] = np.bytes_("cell")
+        set_matlab_class(ds, "cell")
 
 
 def mat73():
@@ -214,7 +224,7 @@ def mat73():
 
     def query_idx(f):
         ds = f.create_dataset("query_IDX", data=np.array([[1.0], [2.0], [4.0]]))
-        ds.attrs["MATLAB_class"] = np.bytes_("double")
+        set_matlab_class(ds, "double")
 
     put("mat73", "query_idx", b"\x01" + h5_mat(query_idx))
     put("mat73", "truncated", b"\x00" + truncated(h5_mat(cuhk03), 0.5))
