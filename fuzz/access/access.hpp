@@ -14,8 +14,9 @@ void mars_names(const std::filesystem::path& names_file, std::string_view rows);
 /// CUHK03's new protocol .mat (matio, v5): read_protocol.
 void cuhk03_protocol(const std::filesystem::path& file);
 
-/// CUHK03's cuhk-03.mat (HDF5, v7.3): the cell walk of `boxes`, the classic split `index` and
-/// every image the walk found.
+/// CUHK03's cuhk-03.mat (HDF5, v7.3) as a classic-protocol load reads it, in a child process:
+/// the cell walk of `boxes`, the classic split `index` and every image the walk found, extracted
+/// into a scratch folder.
 void cuhk03_release(const std::filesystem::path& file, bool labeled, int split_index);
 
 /// GRID's features_and_partitions.mat (matio, v5): read_train_ids.

@@ -9,12 +9,10 @@ namespace fgreid::fuzz {
 void cuhk03_protocol(const std::filesystem::path& file) { (void)datasets::read_protocol(file); }
 
 void cuhk03_release(const std::filesystem::path& file, bool labeled, int split_index) {
-  const datasets::hdf5::Reader reader(file);
-  const char* boxes = labeled ? "labeled" : "detected";
-  const auto people = datasets::walk(reader, boxes);
-  (void)datasets::classic_test_set(reader, split_index);
-  for (const auto& person : people)
-    for (const auto& ref : person.refs) (void)reader.image(ref, "image");
+  const auto images = file.parent_path() / "images";
+  std::filesystem::remove_all(images);
+  (void)datasets::read_release_in_child(file, labeled ? "labeled" : "detected", split_index, images);
+  std::filesystem::remove_all(images);
 }
 
 }  // namespace fgreid::fuzz

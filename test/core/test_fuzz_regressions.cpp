@@ -3,7 +3,9 @@
 // - mat5 (fuzz/mat5.cpp): matio allocated hundreds of GB, touched 4 GB or ran for seconds;
 //   now refused by the size check (src/core/datasets/mat_guard.cpp) before matio reads;
 // - mat73 (fuzz/mat73.cpp): CUHK03's cuhk-03.mat reader allocated what a dataset's dims
-//   claimed (std::length_error, 3.4 GB inside H5Dread) and cast a huge double to int.
+//   claimed (std::length_error, 3.4 GB inside H5Dread) and cast a huge double to int; and
+//   libhdf5 itself crashed (a null block read) or allocated a local heap's hostile size (up to
+//   2^62 bytes), now contained by reading in a child process (src/core/detail/child_process.cpp).
 // Each must now end in a DataError (or, for a split the file lacks, a UsageError) naming the
 // file; the .mat files scipy writes, compressed or not, v4 or v5, must still read.
 #include <fgreid/datasets/cuhk03.hpp>
@@ -96,6 +98,23 @@ TEST_CASE("the .mat files scipy writes still read after the size check: v5, comp
   }
   CHECK(message.find("damaged or hostile") == std::string::npos);
   CHECK(message.find("trainIdxAll") != std::string::npos);
+}
+
+TEST_CASE("a MATLAB v7.3 matrix reads through matio in the child process; a broken one is named") {
+  // fuzz/make_corpus.py wrote query_IDX = [1 2 4] with h5py in MATLAB's v7.3 layout.
+  const fs::path seeds = fs::path(FGREID_SOURCE_DIR) / "fuzz/corpus/mat73";
+  fgreid::test::TempDir dir;
+  const auto matrix = ds::read_mat_matrix(as_mat_file(seeds / "query_idx", dir), "query_IDX");
+  CHECK(matrix.rows == 1);
+  CHECK(matrix.values == std::vector<double>{1, 2, 4});
+  const auto truncated = as_mat_file(seeds / "truncated", dir);
+  std::string message;
+  try {
+    (void)ds::read_mat_matrix(truncated, "query_IDX");
+  } catch (const fgreid::DataError& error) {
+    message = error.what();
+  }
+  CHECK(message.starts_with(truncated.string() + ": "));
 }
 
 TEST_CASE("fuzzed cuhk-03.mat files that crashed or over-allocated the reader are named errors") {

@@ -1,6 +1,7 @@
 #include <fgreid/datasets/mat_numeric.hpp>
 #include <fgreid/error.hpp>
 
+#include "../detail/child_process.hpp"
 #include "mat_guard.hpp"
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <fstream>
 #include <memory>
 
 namespace fgreid::datasets {
@@ -28,20 +30,7 @@ void copy_as_double(const void* data, std::size_t count, std::vector<double>& ou
   for (std::size_t i = 0; i < count; ++i) out[i] = static_cast<double>(typed[i]);
 }
 
-}  // namespace
-
-MatMatrix MatMatrix::from_rows(std::size_t rows, std::size_t cols,
-                               const std::vector<double>& row_values) {
-  MatMatrix matrix{rows, cols, std::vector<double>(rows * cols)};
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < cols; ++c) matrix.values[r + c * rows] = row_values.at(r * cols + c);
-  return matrix;
-}
-
-MatMatrix read_mat_matrix(const std::filesystem::path& file, std::string_view variable) {
-  if (!std::filesystem::is_regular_file(file))
-    throw DataError(fmt::format("{}: file not found (a MATLAB file holding '{}')", file.string(),
-                                variable));
+MatMatrix read_with_matio(const std::filesystem::path& file, std::string_view variable) {
   mat::check_sizes(file);  // before matio allocates what the file claims
   std::unique_ptr<mat_t, CloseMat> mat(Mat_Open(file.c_str(), MAT_ACC_RDONLY));
   if (!mat) throw DataError(fmt::format("{}: not a MATLAB file that matio can read", file.string()));
@@ -73,6 +62,53 @@ MatMatrix read_mat_matrix(const std::filesystem::path& file, std::string_view va
                                   file.string(), name, static_cast<int>(var->class_type)));
   }
   return matrix;
+}
+
+/// Whether `file` is a MATLAB v7.3 file (HDF5): the version 0x0200 at byte 124 of its header.
+bool is_hdf5_mat(const std::filesystem::path& file) {
+  char header[128] = {};
+  std::ifstream in(file, std::ios::binary);
+  if (!in.read(header, sizeof header)) return false;
+  const auto little = header[126] == 'I' && header[127] == 'M';
+  const auto big = header[126] == 'M' && header[127] == 'I';
+  const auto first = static_cast<unsigned char>(header[124]), second = static_cast<unsigned char>(header[125]);
+  return (little && first == 0x00 && second == 0x02) || (big && first == 0x02 && second == 0x00);
+}
+
+std::string encode(const MatMatrix& matrix) {
+  detail::Encoder out;
+  out.put(matrix.rows).put(matrix.cols);
+  for (const auto value : matrix.values) out.put(value);
+  return out.take();
+}
+
+MatMatrix decode(std::string_view bytes) {
+  detail::Decoder in(bytes);
+  MatMatrix matrix;
+  matrix.rows = in.get<std::size_t>();
+  matrix.cols = in.get<std::size_t>();
+  matrix.values.resize(matrix.rows * matrix.cols);
+  for (auto& value : matrix.values) value = in.get<double>();
+  return matrix;
+}
+
+}  // namespace
+
+MatMatrix MatMatrix::from_rows(std::size_t rows, std::size_t cols,
+                               const std::vector<double>& row_values) {
+  MatMatrix matrix{rows, cols, std::vector<double>(rows * cols)};
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) matrix.values[r + c * rows] = row_values.at(r * cols + c);
+  return matrix;
+}
+
+MatMatrix read_mat_matrix(const std::filesystem::path& file, std::string_view variable) {
+  if (!std::filesystem::is_regular_file(file))
+    throw DataError(fmt::format("{}: file not found (a MATLAB file holding '{}')", file.string(),
+                                variable));
+  if (!is_hdf5_mat(file)) return read_with_matio(file, variable);
+  // matio reads v7.3 through libhdf5, which some malformed files crash (fuzz/mat73.cpp).
+  return decode(detail::read_in_child(file, "matio (HDF5)", [&] { return encode(read_with_matio(file, variable)); }));
 }
 
 void write_mat_matrices(const std::filesystem::path& file,
