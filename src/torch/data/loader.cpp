@@ -324,6 +324,9 @@ void BatchLoader::coordinate() {
       jobs.clear();
     }
     std::lock_guard lock(mutex_);
+    // next() may have ended the pass (a failed batch) while this one was planned: queued now,
+    // it would wait forever for workers that have stopped.
+    if (stopping_) return;
     pending->done = jobs.empty();
     const bool failed = static_cast<bool>(pending->error);
     pending_.push_back(std::move(pending));
