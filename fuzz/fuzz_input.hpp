@@ -5,7 +5,11 @@
 // memory) is a finding.
 #include <fgreid/error.hpp>
 
+#include <sys/mman.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
 
 #include <cstddef>
 #include <cstdint>
@@ -43,6 +47,37 @@ inline std::filesystem::path write_file(std::string_view name, std::string_view 
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
+
+extern "C" {
+// libFuzzer's inline 8-bit coverage counters of this binary (the linker defines the bounds).
+extern std::uint8_t __start___sancov_cntrs[] __attribute__((weak));
+extern std::uint8_t __stop___sancov_cntrs[] __attribute__((weak));
+}
+
+/// Coverage of a reader run in a child process (detail::read_in_child): the child's counters
+/// live in its own copy of memory, which libFuzzer never sees. The child saves them into a
+/// shared mapping; the parent takes the larger of each pair back into its own.
+class ChildCoverage {
+ public:
+  ChildCoverage() {
+    if (size_ == 0) return;
+    void* shared = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    shared_ = shared == MAP_FAILED ? nullptr : static_cast<std::uint8_t*>(shared);
+  }
+  void save() const {  // in the child
+    if (shared_ != nullptr) std::memcpy(shared_, __start___sancov_cntrs, size_);
+  }
+  void merge() const {  // in the parent, after the child ended
+    if (shared_ == nullptr) return;
+    for (std::size_t i = 0; i < size_; ++i)
+      __start___sancov_cntrs[i] = std::max(__start___sancov_cntrs[i], shared_[i]);
+    std::memset(shared_, 0, size_);
+  }
+
+ private:
+  std::size_t size_ = static_cast<std::size_t>(__stop___sancov_cntrs - __start___sancov_cntrs);
+  std::uint8_t* shared_ = nullptr;
+};
 
 /// Runs `read`, accepting the named errors a reader promises for bad input; any other
 /// exception escapes the harness, which libFuzzer reports as a crash.

@@ -3,6 +3,7 @@
 #include "../../src/core/datasets/cuhk03.cpp"
 
 #include "access.hpp"
+#include "fuzz_input.hpp"
 
 namespace fgreid::fuzz {
 
@@ -11,7 +12,26 @@ void cuhk03_protocol(const std::filesystem::path& file) { (void)datasets::read_p
 void cuhk03_release(const std::filesystem::path& file, bool labeled, int split_index) {
   const auto images = file.parent_path() / "images";
   std::filesystem::remove_all(images);
-  (void)datasets::read_release_in_child(file, labeled ? "labeled" : "detected", split_index, images);
+  // read_release_in_child, with the child's coverage brought back to libFuzzer.
+  static const ChildCoverage coverage;
+  const char* boxes = labeled ? "labeled" : "detected";
+  try {
+    (void)detail::read_in_child(file, "libhdf5", [&] {
+      try {
+        auto bytes = datasets::encode(datasets::read_release(file, boxes, split_index, images));
+        coverage.save();
+        return bytes;
+      } catch (...) {
+        coverage.save();
+        throw;
+      }
+    });
+  } catch (...) {
+    coverage.merge();
+    std::filesystem::remove_all(images);
+    throw;
+  }
+  coverage.merge();
   std::filesystem::remove_all(images);
 }
 
