@@ -8,20 +8,24 @@
 //   bench_train_step [--model baseline|fgreid] [--device cpu|cuda] [--threads N]
 //                    [--amp off|bf16|fp16] [--channels-last] [--warmup W] [--iterations N]
 //                    [--height H] [--width W] [--batch-p P] [--batch-k K] [--peak-tflops T]
-//                    [--skip-peer] [--skip-compiled]
+//                    [--skip-peer] [--skip-compiled] [--no-cuda-graphs]
 //
 // baseline: BNNeck<ResNet-50> + label-smoothed CE + batch-hard triplet (recipe_baseline) vs
 // torchvision's resnet50 with the same neck and losses. fgreid: the FGReID network + the seed's
 // objective (recipe_market_image) vs test/reference/fgreid_reference.py's module and objective.
 // --skip-compiled omits the compiled peer (on the CPU, inductor takes minutes over ResNet-50);
-// --skip-peer omits both. A compiled peer that fails is reported as {"error": ...}.
+// --skip-peer omits both. A compiled peer that fails is reported as {"error": ...}. On CUDA the
+// step is the recipes' (engine::TrainStep), captured as a CUDA graph unless --no-cuda-graphs;
+// fgreid.cuda_graph says whether it was.
 //
 // Prints one JSON line: fgreid, pytorch and pytorch_compiled objects (images/s, TFLOP/s and, on
 // CUDA, fraction_of_bf16_peak of --peak-tflops, default 989, the bf16 dense peak of H100 SXM and
 // H200), ratio (fgreid / eager) and ratio_compiled (fgreid / compiled), and the model's MACs per
 // image. scripts/bench-table turns such lines into a Markdown table.
 #include <fgreid/engine/host_memory.hpp>
+#include <fgreid/detail/policy_adapters.hpp>
 #include <fgreid/engine/optim.hpp>
+#include <fgreid/engine/train_step.hpp>
 #include <fgreid/models/summary.hpp>
 
 #include <fmt/format.h>
@@ -57,6 +61,7 @@ struct Settings {
   double peak_tflops = 989.0;
   bool skip_peer = false;
   bool skip_compiled = false;
+  bool cuda_graphs = true;
 };
 
 double positive_number_flag(const std::string& flag, const std::string& text) {
@@ -96,6 +101,7 @@ Settings parse(int argc, char** argv) {
     else if (flag == "--peak-tflops") s.peak_tflops = positive_number_flag(flag, value());
     else if (flag == "--skip-peer") s.skip_peer = true;
     else if (flag == "--skip-compiled") s.skip_compiled = true;
+    else if (flag == "--no-cuda-graphs") s.cuda_graphs = false;
     else throw std::invalid_argument("unknown flag " + flag);
   }
   if (s.batch_p > s.classes)
@@ -123,42 +129,32 @@ nlohmann::json run_cpp(const Settings& s) {
   auto model = Recipe::ModelPolicy::build(
       config.model, fgreid::models::ModelContext{s.classes, s.height, s.width});
   const auto macs = fgreid::models::describe_model(*model, s.height, s.width).macs_per_image;
-  typename Recipe::LossPolicy loss(config.loss,
-                                   fgreid::losses::LossContext{s.classes, model->feature_dim()});
   model->to(device);
-  fgreid::losses::for_each_own_optimizer(loss, [&](auto& part) { part.to(device); });
   if (s.channels_last)
     for (auto& parameter : model->parameters())
       if (parameter.dim() == 4) parameter.set_data(parameter.contiguous(at::MemoryFormat::ChannelsLast));
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
-  engine::TrainOptions train = config.train;
-  auto optimizer = engine::make_optimizer(*model, train);
+  fgreid::detail::LossAdapter<typename Recipe::LossPolicy> loss(
+      config.loss, fgreid::losses::LossContext{s.classes, model->feature_dim()});
+  loss.to(device);
+  engine::ModelOptimizer optimizer(*model, config.train);
   const auto amp = amp_mode(s.amp);
   engine::GradScaler scaler(amp == engine::AmpMode::fp16, device);
-  std::vector<torch::Tensor> parameters = model->parameters();
+  // The recipes' step, graph and all.
+  engine::TrainStep train_step({*model, loss, optimizer, scaler}, device,
+                               {amp, s.channels_last, s.cuda_graphs && device.is_cuda()});
 
   const auto batch = s.batch_p * s.batch_k;
   auto images = torch::randn({batch, 3, s.height, s.width}).to(device);
-  if (s.channels_last) images = images.contiguous(at::MemoryFormat::ChannelsLast);
   const auto labels = torch::randperm(s.classes).slice(0, 0, s.batch_p).repeat_interleave(s.batch_k).to(device);
   model->train();
   double loss_value = 0;
-  auto step = [&] {
-    fgreid::losses::LossResult result;
-    {
-      engine::AutocastScope autocast(device, amp);
-      result = loss(model->forward_train(images), labels);
-    }
-    optimizer->zero_grad();
-    scaler.scale(result.total).backward();
-    if (scaler.unscale(parameters)) {
-      optimizer->step();
-      fgreid::losses::for_each_own_optimizer(loss, [](auto& part) { part.step(); });
-    }
-    scaler.update();
-    return result.total;
-  };
-  for (int i = 0; i < s.warmup; ++i) step();
+  auto step = [&] { return train_step(images, labels).total; };
+  // A captured graph's warm-up includes its eager steps and the capture.
+  const int warmup = s.cuda_graphs && device.is_cuda()
+                         ? std::max(s.warmup, engine::TrainStep::eager_steps_before_capture + 1)
+                         : s.warmup;
+  for (int i = 0; i < warmup; ++i) step();
   synchronize(device);
   const auto start = Clock::now();
   torch::Tensor last;
@@ -168,6 +164,7 @@ nlohmann::json run_cpp(const Settings& s) {
   loss_value = last.item<double>();
   return {{"images_per_s", static_cast<double>(batch * s.iterations) / seconds},
           {"seconds", seconds},
+          {"cuda_graph", train_step.captured()},
           {"loss", loss_value},
           {"macs_per_image", macs}};
 }

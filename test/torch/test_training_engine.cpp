@@ -68,77 +68,161 @@ TEST_CASE("optimizers: Adam or SGD, biases and BatchNorm out of weight decay on 
                             torch::nn::Linear(torch::nn::LinearOptions(3, 2).bias(false)));
   engine::TrainOptions train;
   train.weight_decay = 5e-4;
-  auto adam = engine::make_optimizer(*net, train);
-  REQUIRE(adam->param_groups().size() == 1);
-  CHECK(adam->param_groups()[0].params().size() == 5);
-  CHECK(dynamic_cast<torch::optim::Adam*>(adam.get()) != nullptr);
+  engine::ModelOptimizer adam(*net, train);
+  REQUIRE(adam.torch_optimizer().param_groups().size() == 1);
+  CHECK(adam.torch_optimizer().param_groups()[0].params().size() == 5);
+  CHECK(adam.kind() == engine::OptimizerKind::adam);
 
   train.decay_bias_bn = false;
   train.optimizer = engine::OptimizerKind::sgd;
   train.momentum = 0.8;
   train.nesterov = true;
-  auto sgd = engine::make_optimizer(*net, train);
-  REQUIRE(sgd->param_groups().size() == 2);
+  engine::ModelOptimizer sgd(*net, train);
+  const auto& groups = sgd.torch_optimizer().param_groups();
+  REQUIRE(groups.size() == 2);
   // decayed: the two Linear weights; exempt: the first Linear's bias and BatchNorm's weight and bias
-  CHECK(sgd->param_groups()[0].params().size() == 2);
-  CHECK(sgd->param_groups()[1].params().size() == 3);
-  const auto& decayed = static_cast<const torch::optim::SGDOptions&>(sgd->param_groups()[0].options());
-  const auto& exempt = static_cast<const torch::optim::SGDOptions&>(sgd->param_groups()[1].options());
+  CHECK(groups[0].params().size() == 2);
+  CHECK(groups[1].params().size() == 3);
+  const auto& decayed = static_cast<const torch::optim::SGDOptions&>(groups[0].options());
+  const auto& exempt = static_cast<const torch::optim::SGDOptions&>(groups[1].options());
   CHECK(decayed.weight_decay() == 5e-4);
   CHECK(exempt.weight_decay() == 0.0);
   CHECK(exempt.momentum() == 0.8);
   CHECK(exempt.nesterov());
-  engine::set_learning_rate(*sgd, 0.25);
-  for (const auto& group : sgd->param_groups()) CHECK(group.options().get_lr() == 0.25);
+  sgd.set_learning_rate(0.25);
+  for (const auto& group : groups) CHECK(group.options().get_lr() == 0.25);
 }
 
-TEST_CASE("the fused Adam step equals LibTorch's Adam, through a save and load") {
+namespace {
+/// LibTorch's own Adam or SGD against fgreid's fused ModelOptimizer on the same little network,
+/// the learning rate changed midway, the fused run also saved and loaded into a third.
+void check_fused_against_libtorch(const engine::TrainOptions& train, torch::optim::Optimizer& reference_optimizer,
+                                  torch::nn::Sequential& reference) {
   auto make = [] {
     torch::manual_seed(3);
     // (No BatchNorm after a bias: that bias's gradient is rounding noise, which Adam's
     // normalisation would turn into steps of full size either way.)
     return torch::nn::Sequential(torch::nn::Linear(6, 5), torch::nn::Tanh(), torch::nn::Linear(5, 3));
   };
-  auto reference = make(), fused = make(), resumed = make();
-  const auto options = torch::optim::AdamOptions(0.01).weight_decay(5e-4);
-  torch::optim::Adam adam(reference->parameters(), options);
-  engine::FusedAdam fused_adam(fused->parameters(), options);
+  auto fused = make(), resumed = make();
+  engine::ModelOptimizer fused_optimizer(*fused, train);
   torch::manual_seed(9);
   const auto x = torch::randn({16, 6});
-  auto train = [&](torch::nn::Sequential& net, torch::optim::Optimizer& optimizer) {
+  auto loss_of = [&](torch::nn::Sequential& net) { return net->forward(x).pow(2).mean(); };
+  auto train_reference = [&] {
+    reference_optimizer.zero_grad();
+    loss_of(reference).backward();
+    reference_optimizer.step();
+  };
+  auto train_fused = [&](torch::nn::Sequential& net, engine::ModelOptimizer& optimizer) {
     optimizer.zero_grad();
-    net->forward(x).pow(2).mean().backward();
+    loss_of(net).backward();
     optimizer.step();
   };
   for (int i = 0; i < 3; ++i) {
-    train(reference, adam);
-    train(fused, fused_adam);
+    train_reference();
+    train_fused(fused, fused_optimizer);
   }
-  // Resume: a fresh network and FusedAdam loaded from the fused run's state.
+  const double lower = train.lr * 0.1;
+  for (auto& group : reference_optimizer.param_groups()) group.options().set_lr(lower);
+  fused_optimizer.set_learning_rate(lower);
   {
     torch::NoGradGuard no_grad;
     for (std::size_t i = 0; i < fused->parameters().size(); ++i)
       resumed->parameters()[i].copy_(fused->parameters()[i]);
   }
-  engine::FusedAdam resumed_adam(resumed->parameters(), options);
+  engine::ModelOptimizer resumed_optimizer(*resumed, train);
+  resumed_optimizer.set_learning_rate(lower);
   {
     torch::serialize::OutputArchive out;
-    fused_adam.save(out);
+    fused_optimizer.sync_state();
+    fused_optimizer.torch_optimizer().save(out);
     std::stringstream bytes;
     out.save_to(bytes);
     torch::serialize::InputArchive in;
     in.load_from(bytes);
-    resumed_adam.load(in);
+    resumed_optimizer.torch_optimizer().load(in);
+    resumed_optimizer.forget_device_state();
   }
   for (int i = 0; i < 4; ++i) {
-    train(reference, adam);
-    train(fused, fused_adam);
-    train(resumed, resumed_adam);
+    train_reference();
+    train_fused(fused, fused_optimizer);
+    train_fused(resumed, resumed_optimizer);
   }
   for (std::size_t i = 0; i < reference->parameters().size(); ++i) {
     INFO("parameter ", i);
     CHECK(torch::allclose(fused->parameters()[i], reference->parameters()[i], 1e-5, 1e-7));
     CHECK(torch::equal(resumed->parameters()[i], fused->parameters()[i]));
+  }
+}
+}  // namespace
+
+TEST_CASE("the fused Adam step equals LibTorch's Adam, across a learning-rate change, a save and a load") {
+  torch::manual_seed(3);
+  auto reference = torch::nn::Sequential(torch::nn::Linear(6, 5), torch::nn::Tanh(), torch::nn::Linear(5, 3));
+  engine::TrainOptions train;
+  train.lr = 0.01;
+  train.weight_decay = 5e-4;
+  torch::optim::Adam adam(reference->parameters(), torch::optim::AdamOptions(train.lr).weight_decay(train.weight_decay));
+  check_fused_against_libtorch(train, adam, reference);
+}
+
+TEST_CASE("the fused SGD step (momentum, Nesterov, weight decay) equals LibTorch's SGD") {
+  for (const bool nesterov : {false, true}) {
+    CAPTURE(nesterov);
+    torch::manual_seed(3);
+    auto reference = torch::nn::Sequential(torch::nn::Linear(6, 5), torch::nn::Tanh(), torch::nn::Linear(5, 3));
+    engine::TrainOptions train;
+    train.optimizer = engine::OptimizerKind::sgd;
+    train.lr = 0.05;
+    train.weight_decay = 5e-4;
+    train.momentum = 0.9;
+    train.nesterov = nesterov;
+    torch::optim::SGD sgd(reference->parameters(), torch::optim::SGDOptions(train.lr)
+                                                       .momentum(train.momentum)
+                                                       .nesterov(nesterov)
+                                                       .weight_decay(train.weight_decay));
+    check_fused_against_libtorch(train, sgd, reference);
+  }
+}
+
+TEST_CASE("a skipped step leaves the parameters, the moments and the step count as they were") {
+  for (const auto kind : {engine::OptimizerKind::adam, engine::OptimizerKind::sgd}) {
+    INFO("sgd ", kind == engine::OptimizerKind::sgd);
+    torch::manual_seed(5);
+    torch::nn::Linear skipped(4, 2), plain(4, 2);
+    {
+      torch::NoGradGuard no_grad;
+      plain->weight.copy_(skipped->weight);
+      plain->bias.copy_(skipped->bias);
+    }
+    engine::TrainOptions train;
+    train.optimizer = kind;
+    train.lr = 0.01;
+    engine::ModelOptimizer skipping(*skipped, train), reference(*plain, train);
+    const auto x = torch::randn({8, 4});
+    auto step = [&](torch::nn::Linear& net, engine::ModelOptimizer& optimizer, float skip) {
+      optimizer.zero_grad();
+      net->forward(x).pow(2).mean().backward();
+      optimizer.step(torch::full({1}, skip));
+    };
+    step(skipped, skipping, 0);
+    step(plain, reference, 0);
+    const auto before = skipped->weight.clone();
+    step(skipped, skipping, 1);  // as the fp16 scaler's found-inf flag says
+    CHECK(torch::equal(skipped->weight, before));
+    for (int i = 0; i < 2; ++i) {
+      step(skipped, skipping, 0);
+      step(plain, reference, 0);
+    }
+    CHECK(torch::allclose(skipped->weight, plain->weight, 1e-6, 1e-8));
+    CHECK(torch::allclose(skipped->bias, plain->bias, 1e-6, 1e-8));
+    if (kind == engine::OptimizerKind::adam) {
+      skipping.sync_state();
+      const auto& state = static_cast<const torch::optim::AdamParamState&>(
+          *skipping.torch_optimizer().state().at(skipped->weight.unsafeGetTensorImpl()));
+      CHECK(state.step() == 3);
+    }
   }
 }
 
@@ -147,21 +231,24 @@ TEST_CASE("fp16's gradient scaler unscales, skips non-finite steps and adapts it
   auto weight = torch::ones({3}, torch::requires_grad());
   scaler.scale((weight * 2).sum()).backward();
   CHECK(weight.grad()[0].item<float>() == 65536.0F * 2);
-  CHECK(scaler.unscale({weight}));
+  scaler.unscale({weight});
+  CHECK(scaler.skip().item<float>() == 0.0F);
   CHECK(torch::allclose(weight.grad(), torch::full({3}, 2.0)));
   scaler.update();
   CHECK(scaler.state()[0].second.item<float>() == 65536.0F);
 
   weight.mutable_grad() = torch::tensor({1.0F, INFINITY, 0.0F});
-  CHECK_FALSE(scaler.unscale({weight}));
+  scaler.unscale({weight});
+  CHECK(scaler.skip().item<float>() != 0.0F);
   scaler.update();
   CHECK(scaler.state()[0].second.item<float>() == 32768.0F);  // backed off by half
 
   for (int i = 0; i < 2000; ++i) {
     weight.mutable_grad() = torch::ones({3});
-    REQUIRE(scaler.unscale({weight}));
+    scaler.unscale({weight});
     scaler.update();
   }
+  CHECK(scaler.skip().item<float>() == 0.0F);
   CHECK(scaler.state()[0].second.item<float>() == 65536.0F);  // grown after 2000 clean steps
 
   engine::GradScaler off(false, torch::kCPU);

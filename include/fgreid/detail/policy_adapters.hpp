@@ -45,8 +45,8 @@ class LossAdapter final : public engine::TrainingLoss {
   void to(torch::Device device) override {
     losses::for_each_own_optimizer(loss_, [&](auto& part) { part.to(device); });
   }
-  void step() override {
-    losses::for_each_own_optimizer(loss_, [](auto& part) { part.step(); });
+  void step(const torch::Tensor& skip) override {
+    losses::for_each_own_optimizer(loss_, [&](auto& part) { part.step(skip); });
   }
   engine::NamedTensors state() override {
     engine::NamedTensors out;

@@ -35,8 +35,9 @@ class TrainingLoss {
   [[nodiscard]] virtual std::vector<torch::Tensor> own_parameters() = 0;
   /// Moves that state to `device`, in place.
   virtual void to(torch::Device device) = 0;
-  /// One step of the own optimisers, after the model's.
-  virtual void step() = 0;
+  /// One step of the own optimisers, after the model's; nothing when `skip` (the fp16 scaler's
+  /// flag on the device, or undefined) is nonzero. Never waits for the device.
+  virtual void step(const torch::Tensor& skip) = 0;
   /// The loss's state in a checkpoint (ClassCenterLoss: "loss.centers").
   [[nodiscard]] virtual NamedTensors state() = 0;
   /// The class centers [C, D] (ClassCenterLoss) for --plot-centers; undefined when none.

@@ -30,14 +30,13 @@ class RunState {
   /// Binds the stateful parts of a run; `meta` (recipe, model, num_classes, flags) is written
   /// into every checkpoint, with the progress and the last evaluation's epoch and metrics.
   RunState(models::ReidModuleImpl& model, const std::string& model_name,
-           torch::optim::Optimizer& optimizer, GradScaler& scaler, TrainingLoss& loss,
-           nlohmann::json meta);
+           ModelOptimizer& optimizer, GradScaler& scaler, TrainingLoss& loss, nlohmann::json meta);
 
   TrainingProgress progress;
   nlohmann::json meta;
 
-  /// Writes the checkpoint atomically (temporary file + rename).
-  void save(const std::filesystem::path& path) const;
+  /// Writes the checkpoint atomically (temporary file + rename); waits for the device.
+  void save(const std::filesystem::path& path);
   /// --keep-every: the model and the loss's state after `epoch` (1-based, meta["epoch"]) only,
   /// without optimiser or progress (a third of save()'s size): for --evaluate and --checkpoints,
   /// not for --resume.
@@ -52,7 +51,7 @@ class RunState {
 
   models::ReidModuleImpl& model_;
   std::string model_name_;
-  torch::optim::Optimizer& optimizer_;
+  ModelOptimizer& optimizer_;
   GradScaler& scaler_;
   TrainingLoss& loss_;
 };

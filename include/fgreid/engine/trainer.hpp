@@ -13,6 +13,7 @@
 #include <fgreid/engine/run.hpp>
 #include <fgreid/engine/run_state.hpp>
 #include <fgreid/engine/settings.hpp>
+#include <fgreid/engine/train_step.hpp>
 #include <fgreid/eval/evaluator.hpp>
 
 #include <torch/torch.h>
@@ -42,8 +43,8 @@ class Trainer {
  private:
   /// One epoch from the run's step; the exit code when a signal stopped it.
   std::optional<int> train_epoch(int epoch);
-  /// Forward, loss, backward and the optimisers' steps on one batch.
-  losses::LossResult step(torch::Tensor images, const torch::Tensor& labels);
+  /// The settings of the training step; says in one line why --cuda-graphs cannot apply.
+  [[nodiscard]] StepSettings step_settings() const;
   /// The loss on this rank's outputs, or (--loss-batch global) on every rank's, gathered.
   losses::LossResult loss_of(const models::TrainOutput& output, const torch::Tensor& labels);
   /// Every rank starts from rank 0's weights and the loss's state.
@@ -81,14 +82,13 @@ class Trainer {
   Parts& parts_;
   const eval::Evaluator& evaluator_;
   torch::Device device_;
-  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  ModelOptimizer optimizer_;
   GradScaler scaler_;
   RunState state_;
   std::filesystem::path output_;
-  /// What the gradient scaler unscales: the model's parameters and the loss's own.
-  std::vector<torch::Tensor> scaled_parameters_;
   std::int64_t batches_ = 1;  ///< per epoch
   std::unique_ptr<dist::GradientAverager> averager_;  ///< under torchrun
+  std::unique_ptr<TrainStep> step_;
   std::int64_t global_batch_ = 0;  ///< items in a batch of the sampler, every rank's together
   std::int64_t stop_after_ = -1;   ///< under torchrun: the agreed last iteration (-1: none yet)
 

@@ -47,8 +47,9 @@ class CenterLoss {
   /// (1 when the weight is 0, i.e. only OSM trains them), else 1.
   [[nodiscard]] double gradient_scale() const;
   /// One step of the centers' SGD: c ← c − lr · scale · ∇c, then clears ∇c. Call after the
-  /// total's backward(); a no-op when the centers got no gradient.
-  void step();
+  /// total's backward(); a no-op when the centers got no gradient. `skip` (undefined, or [1] on
+  /// the device, the fp16 scaler's): when nonzero the centers stay, without waiting for it.
+  void step(const torch::Tensor& skip = {});
   /// Moves the centers to `device` in place (their handle is kept).
   void to(torch::Device device);
   /// Replaces the centers' values in place (e.g. from a checkpoint), keeping the handle.

@@ -38,11 +38,12 @@ namespace losses {
 /// optimiser nor applies its weight decay to them).
 /// Satisfied by CenterLoss (losses/center.hpp).
 template <class L>
-concept OwnOptimizerLoss = requires(L loss, const L& const_loss, c10::Device device) {
+concept OwnOptimizerLoss = requires(L loss, const L& const_loss, c10::Device device, const at::Tensor& skip) {
   // what the optimiser trains
   { const_loss.parameters() } -> std::same_as<std::vector<at::Tensor>>;
-  // the optimiser itself
-  loss.step();
+  // the optimiser itself, without waiting for the device: nothing when `skip` (the fp16
+  // scaler's found-inf flag, or undefined) is nonzero
+  loss.step(skip);
   loss.to(device);
 };
 

@@ -25,8 +25,8 @@ std::unordered_set<const void*> bias_and_norm_parameters(torch::nn::Module& mode
 }
 }  // namespace
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model,
-                                                        const TrainOptions& train) {
+ModelOptimizer::ModelOptimizer(torch::nn::Module& model, const TrainOptions& train)
+    : kind_(train.optimizer), lr_value_(train.lr) {
   const auto exempt = train.decay_bias_bn ? std::unordered_set<const void*>{}
                                           : bias_and_norm_parameters(model);
   std::vector<torch::Tensor> decayed, undecayed;
@@ -44,33 +44,65 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(torch::nn::Module& model
     }
     return out;
   };
-  if (train.optimizer == OptimizerKind::sgd) {
+  if (kind_ == OptimizerKind::sgd) {
     auto options = torch::optim::SGDOptions(train.lr)
                        .momentum(train.momentum)
                        .nesterov(train.nesterov)
                        .weight_decay(train.weight_decay);
-    return std::make_unique<torch::optim::SGD>(groups(options), options);
+    optimizer_ = std::make_unique<torch::optim::SGD>(groups(options), options);
+  } else {
+    auto options = torch::optim::AdamOptions(train.lr).weight_decay(train.weight_decay);
+    optimizer_ = std::make_unique<torch::optim::Adam>(groups(options), options);
   }
-  auto options = torch::optim::AdamOptions(train.lr).weight_decay(train.weight_decay);
-  return std::make_unique<FusedAdam>(groups(options), options);
 }
 
-torch::Tensor FusedAdam::step(LossClosure closure) {
-  torch::Tensor loss;
-  if (closure) {
-    torch::AutoGradMode grad(true);
-    loss = closure();
-  }
+void ModelOptimizer::set_learning_rate(double lr) {
+  lr_value_ = lr;
+  for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
+  if (lr_.defined()) lr_.fill_(lr);
+}
+
+void ModelOptimizer::step(const torch::Tensor& skip) {
   torch::NoGradGuard no_grad;
-  for (auto& group : param_groups()) {
-    auto& options = static_cast<torch::optim::AdamOptions&>(group.options());
-    if (options.amsgrad()) return torch::optim::Adam::step();
-    // One kernel call per (device, dtype): the fused kernel wants them alike.
-    std::map<std::pair<std::string, c10::ScalarType>, std::array<std::vector<torch::Tensor>, 5>> calls;
-    for (auto& parameter : group.params()) {
-      if (!parameter.grad().defined()) continue;
-      const void* key = parameter.unsafeGetTensorImpl();
-      auto& slot = state_[parameter.unsafeGetTensorImpl()];
+  for (auto& group : optimizer_->param_groups()) {
+    if (group.params().empty()) continue;
+    if (!lr_.defined())
+      lr_ = torch::full({}, lr_value_, torch::dtype(torch::kFloat).device(group.params()[0].device()));
+    if (kind_ == OptimizerKind::sgd) sgd_step(group, skip);
+    else adam_step(group, skip);
+  }
+}
+
+namespace {
+/// The parameters of `group` that have a gradient, grouped by (device, dtype): a fused kernel
+/// wants them alike.
+template <class Each>
+void for_each_kernel_call(torch::optim::OptimizerParamGroup& group, Each&& each) {
+  std::map<std::pair<std::string, c10::ScalarType>, std::vector<torch::Tensor>> calls;
+  for (auto& parameter : group.params())
+    if (parameter.grad().defined())
+      calls[{parameter.device().str(), parameter.scalar_type()}].push_back(parameter);
+  for (auto& [where, parameters] : calls) each(parameters);
+}
+
+std::vector<torch::Tensor> gradients(const std::vector<torch::Tensor>& parameters) {
+  std::vector<torch::Tensor> out;
+  for (const auto& parameter : parameters) out.push_back(parameter.grad());
+  return out;
+}
+
+std::optional<torch::Tensor> optional(const torch::Tensor& tensor) {
+  return tensor.defined() ? std::optional(tensor) : std::nullopt;
+}
+}  // namespace
+
+void ModelOptimizer::adam_step(torch::optim::OptimizerParamGroup& group, const torch::Tensor& skip) {
+  auto& options = static_cast<torch::optim::AdamOptions&>(group.options());
+  const auto [beta1, beta2] = options.betas();
+  for_each_kernel_call(group, [&](const std::vector<torch::Tensor>& parameters) {
+    std::vector<torch::Tensor> exp_avgs, exp_avg_sqs, counts;
+    for (const auto& parameter : parameters) {
+      auto& slot = optimizer_->state()[parameter.unsafeGetTensorImpl()];
       if (!slot) {
         auto fresh = std::make_unique<torch::optim::AdamParamState>();
         fresh->step(0);
@@ -79,28 +111,59 @@ torch::Tensor FusedAdam::step(LossClosure closure) {
         slot = std::move(fresh);
       }
       auto& state = static_cast<torch::optim::AdamParamState&>(*slot);
-      state.step(state.step() + 1);
-      auto& [count, counted] = step_tensors_[key];
-      // Kept on the device and advanced in place; rebuilt when the state was loaded anew.
-      if (!count.defined() || count.device() != parameter.device() || counted != state.step() - 1)
+      auto& count = counts_[parameter.unsafeGetTensorImpl()];
+      if (!count.defined())
         count = torch::full({}, static_cast<double>(state.step()),
                             torch::dtype(torch::kFloat).device(parameter.device()));
-      else
-        count.add_(1);
-      counted = state.step();
-      auto& call = calls[{parameter.device().str(), parameter.scalar_type()}];
-      call[0].push_back(parameter);
-      call[1].push_back(parameter.grad());
-      call[2].push_back(state.exp_avg());
-      call[3].push_back(state.exp_avg_sq());
-      call[4].push_back(count);
+      exp_avgs.push_back(state.exp_avg());
+      exp_avg_sqs.push_back(state.exp_avg_sq());
+      counts.push_back(count);
     }
-    const auto [beta1, beta2] = options.betas();
-    for (auto& [where, call] : calls)
-      at::_fused_adam_(call[0], call[1], call[2], call[3], {}, call[4], options.lr(), beta1, beta2,
-                       options.weight_decay(), options.eps(), /*amsgrad=*/false, /*maximize=*/false);
+    // The kernel reads the count after this step; a skipped step leaves it where it was.
+    if (skip.defined()) at::_foreach_add_(counts, (1 - skip).reshape({}));
+    else at::_foreach_add_(counts, 1);
+    at::_fused_adam_(parameters, gradients(parameters), exp_avgs, exp_avg_sqs, {}, counts,
+                     lr_, beta1, beta2, options.weight_decay(), options.eps(),
+                     /*amsgrad=*/false, /*maximize=*/false, /*grad_scale=*/std::nullopt, optional(skip));
+  });
+}
+
+void ModelOptimizer::sgd_step(torch::optim::OptimizerParamGroup& group, const torch::Tensor& skip) {
+  auto& options = static_cast<torch::optim::SGDOptions&>(group.options());
+  for_each_kernel_call(group, [&](const std::vector<torch::Tensor>& parameters) {
+    std::vector<torch::Tensor> buffers;
+    bool first_step = false;
+    if (options.momentum() != 0.0) {
+      for (const auto& parameter : parameters) {
+        auto& slot = optimizer_->state()[parameter.unsafeGetTensorImpl()];
+        if (!slot) {  // the kernel's first step copies the gradient in, as LibTorch's SGD does
+          auto fresh = std::make_unique<torch::optim::SGDParamState>();
+          fresh->momentum_buffer(torch::empty_like(parameter, at::MemoryFormat::Preserve));
+          slot = std::move(fresh);
+          first_step = true;
+        }
+        buffers.push_back(static_cast<torch::optim::SGDParamState&>(*slot).momentum_buffer());
+      }
+    }
+    at::_fused_sgd_(parameters, gradients(parameters), buffers, options.weight_decay(), options.momentum(),
+                    lr_, options.dampening(), options.nesterov(),
+                    /*maximize=*/false, first_step, /*grad_scale=*/std::nullopt, optional(skip));
+  });
+}
+
+void ModelOptimizer::sync_state() {
+  if (counts_.empty()) return;
+  std::vector<void*> keys;
+  std::vector<torch::Tensor> counts;
+  for (auto& [key, count] : counts_) {
+    keys.push_back(key);
+    counts.push_back(count);
   }
-  return loss;
+  const auto host = torch::stack(counts).to(torch::kCPU, torch::kDouble);  // one wait for the device
+  const auto* values = host.data_ptr<double>();
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    if (auto& slot = optimizer_->state()[keys[i]])
+      static_cast<torch::optim::AdamParamState&>(*slot).step(std::llround(values[i]));
 }
 
 double lr_factor(const TrainOptions& train, int epoch) {
@@ -118,14 +181,12 @@ double lr_factor(const TrainOptions& train, int epoch) {
   return factor;
 }
 
-void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
-  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
-}
-
-AutocastScope::AutocastScope(torch::Device device, AmpMode mode)
+AutocastScope::AutocastScope(torch::Device device, AmpMode mode, bool cache)
     : device_type_(device.type()), previous_dtype_(at::autocast::get_autocast_dtype(device_type_)) {
   if (mode == AmpMode::off) return;
   enabled_ = true;
+  was_caching_ = at::autocast::is_autocast_cache_enabled();
+  at::autocast::set_autocast_cache_enabled(cache);
   was_enabled_ = at::autocast::is_autocast_enabled(device_type_);
   at::autocast::set_autocast_dtype(device_type_,
                                    mode == AmpMode::bf16 ? at::kBFloat16 : at::kHalf);
@@ -138,6 +199,7 @@ AutocastScope::~AutocastScope() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
   at::autocast::set_autocast_enabled(device_type_, was_enabled_);
   at::autocast::set_autocast_dtype(device_type_, previous_dtype_);
+  at::autocast::set_autocast_cache_enabled(was_caching_);
 }
 
 GradScaler::GradScaler(bool enabled, torch::Device device) : enabled_(enabled) {
@@ -151,15 +213,14 @@ torch::Tensor GradScaler::scale(const torch::Tensor& loss) const {
   return enabled_ ? loss * scale_.to(loss.scalar_type()) : loss;
 }
 
-bool GradScaler::unscale(const std::vector<torch::Tensor>& parameters) {
-  if (!enabled_) return true;
+void GradScaler::unscale(const std::vector<torch::Tensor>& parameters) {
+  if (!enabled_) return;
   found_inf_.zero_();
   std::vector<torch::Tensor> grads;
   for (const auto& parameter : parameters)
     if (parameter.grad().defined()) grads.push_back(parameter.grad());
   const auto inv_scale = scale_.to(torch::kDouble).reciprocal().to(torch::kFloat);
   at::_amp_foreach_non_finite_check_and_unscale_(grads, found_inf_, inv_scale);
-  return found_inf_.item<float>() == 0.0F;
 }
 
 void GradScaler::update() {

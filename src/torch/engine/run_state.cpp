@@ -54,8 +54,7 @@ TrainingProgress TrainingProgress::from_json(const nlohmann::json& json) {
 }
 
 RunState::RunState(models::ReidModuleImpl& model, const std::string& model_name,
-                   torch::optim::Optimizer& optimizer, GradScaler& scaler, TrainingLoss& loss,
-                   nlohmann::json meta)
+                   ModelOptimizer& optimizer, GradScaler& scaler, TrainingLoss& loss, nlohmann::json meta)
     : meta(std::move(meta)),
       model_(model),
       model_name_(model_name),
@@ -69,12 +68,13 @@ NamedTensors RunState::kept_tensors() const {
   return state;
 }
 
-void RunState::save(const std::filesystem::path& path) const {
+void RunState::save(const std::filesystem::path& path) {
   auto meta_now = meta;
   meta_now["progress"] = progress.to_json();
   auto state = kept_tensors();
   for (const auto& entry : generator_states()) state.push_back(entry);
-  save_checkpoint(path, model_, meta_now, state, &optimizer_);
+  optimizer_.sync_state();
+  save_checkpoint(path, model_, meta_now, state, &optimizer_.torch_optimizer());
 }
 
 void RunState::save_model(const std::filesystem::path& path, int epoch) const {
@@ -88,7 +88,8 @@ void RunState::resume(const std::filesystem::path& file, const std::string& reci
   auto generators = generator_states();
   for (auto& [name, tensor] : generators) tensor = tensor.clone();
   for (const auto& entry : generators) state.push_back(entry);
-  const auto stored = load_checkpoint(file, model_, model_name_, state, &optimizer_);
+  const auto stored = load_checkpoint(file, model_, model_name_, state, &optimizer_.torch_optimizer());
+  optimizer_.forget_device_state();
   if (stored.value("recipe", "") != recipe)
     throw DataError(fmt::format("{}: a checkpoint of recipe '{}', not '{}'", file.string(),
                                 stored.value("recipe", "?"), recipe));

@@ -59,13 +59,11 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
       parts_(parts),
       evaluator_(evaluator),
       device_(device),
-      optimizer_(make_optimizer(*parts.model, job.settings.train)),
+      optimizer_(*parts.model, job.settings.train),
       scaler_(job.settings.run.amp == AmpMode::fp16, device),
-      state_(*parts.model, job.model_name, *optimizer_, scaler_, *parts.loss, run_meta(job)),
-      scaled_parameters_(parts.model->parameters()),
+      state_(*parts.model, job.model_name, optimizer_, scaler_, *parts.loss, run_meta(job)),
       batches_(batches_per_epoch(*parts.sampler, job.settings.train)),
       checkpoint_every_(parse_checkpoint_every(job.settings.train.checkpoint_every)) {
-  for (auto& own : parts.loss->own_parameters()) scaled_parameters_.push_back(own);
   if (const auto& resume = job.settings.run.resume; !resume.empty()) {
     // Everything is read and checked before anything is written: a wrong file leaves the run
     // folder as it was.
@@ -76,9 +74,15 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
   }
   if (world_.distributed()) {
     start_together();
+    std::vector<torch::Tensor> averaged = parts.model->parameters();
+    for (auto& own : parts.loss->own_parameters()) averaged.push_back(own);
     averager_ = std::make_unique<dist::GradientAverager>(
-        world_, scaled_parameters_, static_cast<std::int64_t>(job.settings.dist.bucket_mb * (1 << 20)));
+        world_, averaged, static_cast<std::int64_t>(job.settings.dist.bucket_mb * (1 << 20)));
   }
+  step_ = std::make_unique<TrainStep>(
+      StepParts{*parts.model, *parts.loss, optimizer_, scaler_}, device, step_settings(),
+      [this](const models::TrainOutput& output, const torch::Tensor& labels) { return loss_of(output, labels); },
+      averager_ ? TrainStep::AfterBackward([this] { averager_->finish(); }) : TrainStep::AfterBackward());
   if (world_.is_main()) output_ = open_run_folder(job, state_.meta, device);
   if (world_.is_main())
     if (const int removed = remove_stale_temporaries(output_); removed > 0)
@@ -165,7 +169,7 @@ std::variant<eval::Evaluation, int> Trainer::run() {
 std::optional<int> Trainer::train_epoch(int epoch) {
   const auto& settings = job_.settings;
   const double lr = settings.train.lr * lr_factor(settings.train, epoch);
-  set_learning_rate(*optimizer_, lr);
+  optimizer_.set_learning_rate(lr);
   parts_.model->train();
   const auto seed = static_cast<std::uint64_t>(settings.run.seed) * 1000003u + static_cast<std::uint64_t>(epoch);
   const std::int64_t skip = epoch == state_.progress.epoch ? state_.progress.step : 0;
@@ -194,8 +198,8 @@ std::optional<int> Trainer::train_epoch(int epoch) {
     }
   };
   while (auto batch = next_batch()) {
-    result = step(batch->images.to(device_, /*non_blocking=*/true),
-                  batch->pids.to(device_, /*non_blocking=*/true));
+    result = (*step_)(batch->images.to(device_, /*non_blocking=*/true),
+                      batch->pids.to(device_, /*non_blocking=*/true));
     ++state_.progress.iteration;
     ++state_.progress.step;
     window_images_ += batch->images.size(0) * world_.size();
@@ -233,25 +237,17 @@ void Trainer::check_loss_finite(const losses::LossResult& result) const {
       output_.string(), iteration, terms.empty() ? "" : fmt::format(" (now:{})", terms)));
 }
 
-losses::LossResult Trainer::step(torch::Tensor images, const torch::Tensor& labels) {
-  if (job_.settings.run.channels_last && images.dim() == 4)
-    images = images.contiguous(at::MemoryFormat::ChannelsLast);
-  losses::LossResult result;
-  {
-    AutocastScope autocast(device_, job_.settings.run.amp);
-    result = loss_of(parts_.model->forward_train(images), labels);
+StepSettings Trainer::step_settings() const {
+  const auto& run = job_.settings.run;
+  StepSettings settings{run.amp, run.channels_last, run.cuda_graphs && device_.is_cuda()};
+  if (settings.cuda_graphs && world_.distributed()) {
+    // c10d's all-reduce runs from hooks during backward, outside what a graph can replay.
+    if (world_.is_main())
+      fmt::print(stderr, "[fgreid] --cuda-graphs: under torchrun the gradients are averaged during "
+                 "backward; the step runs eagerly\n");
+    settings.cuda_graphs = false;
   }
-  optimizer_->zero_grad();
-  scaler_.scale(result.total).backward();
-  if (averager_) averager_->finish();
-  if (scaler_.unscale(scaled_parameters_)) {
-    optimizer_->step();
-    parts_.loss->step();
-  } else {
-    for (auto& parameter : scaled_parameters_) parameter.mutable_grad() = torch::Tensor();
-  }
-  scaler_.update();
-  return result;
+  return settings;
 }
 
 losses::LossResult Trainer::loss_of(const models::TrainOutput& output, const torch::Tensor& labels) {

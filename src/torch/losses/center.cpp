@@ -32,11 +32,12 @@ double CenterLoss::gradient_scale() const {
   return 1.0 / options_.center_weight;
 }
 
-void CenterLoss::step() {
+void CenterLoss::step(const torch::Tensor& skip) {
   torch::NoGradGuard no_grad;
   auto& gradient = centers_.mutable_grad();
   if (!gradient.defined()) return;
-  centers_.sub_(gradient, options_.center_lr * gradient_scale());
+  const auto update = skip.defined() ? torch::where(skip.ne(0), 0.0, gradient) : gradient;
+  centers_.sub_(update, options_.center_lr * gradient_scale());
   gradient.zero_();
 }
 

@@ -12,21 +12,23 @@ using detail::at_least_float;
 LossResult IdentityVariance::operator()(const models::TrainOutput& output,
                                         const torch::Tensor& labels) const {
   auto f = at_least_float(output.embedding);
-  auto [identities, index, counts] =
-      torch::_unique2(labels, /*sorted=*/true, /*return_inverse=*/true, /*return_counts=*/true);
-  const auto batch = f.size(0);
-  const auto ids = identities.size(0);
-  const auto per_id = batch / ids;
-  const auto denominator = options_.var_seed_denominator ? (per_id - 1) * ids / per_id : batch - ids;
-  TORCH_CHECK(denominator > 0, "IdentityVariance needs at least two images per identity in a "
-              "batch (got ", batch, " images of ", ids, " identities)");
-
-  auto sums = torch::zeros({ids, f.size(1)}, f.options()).index_add(0, index, f);
-  auto prototypes = options_.var_k > 0
-                        ? sums / static_cast<double>(options_.var_k)
-                        : sums / counts.to(f.scalar_type()).unsqueeze(1);
-  auto value = (f - prototypes.index_select(0, index)).pow(2).sum() /
-               static_cast<double>(denominator);
+  // Each identity's sum lands in the row of its first image, found through the B × B
+  // same-identity matrix: no unique(), whose output size would make the device wait (and a
+  // CUDA graph impossible).
+  const auto same = labels.unsqueeze(1).eq(labels.unsqueeze(0));
+  const auto first = same.to(torch::kByte).argmax(1);
+  const auto counts = same.sum(1, /*keepdim=*/true).to(f.scalar_type());
+  const auto own_sums = torch::zeros_like(f).index_add(0, first, f).index_select(0, first);
+  auto prototypes = options_.var_k > 0 ? own_sums / static_cast<double>(options_.var_k) : own_sums / counts;
+  const double batch = static_cast<double>(f.size(0));
+  const auto ids = counts.reciprocal().sum().round();
+  // The seed's integer arithmetic, on the device.
+  const auto per_id = (batch / ids).floor();
+  const auto denominator = options_.var_seed_denominator ? ((per_id - 1) * ids / per_id).floor() : batch - ids;
+  if (labels.is_cpu())  // on a GPU a zero denominator shows as a loss that is not finite
+    TORCH_CHECK(denominator.item<double>() > 0, "IdentityVariance needs at least two images per "
+                "identity in a batch (got ", f.size(0), " images of ", ids.item<double>(), " identities)");
+  auto value = (f - prototypes).pow(2).sum() / denominator;
   return {options_.var_weight * value, {{"var", value}}};
 }
 
