@@ -267,7 +267,10 @@ TEST_CASE("two Gloo ranks, half the identities each, train what one process trai
 TEST_CASE("FGReID on two Gloo ranks: the seed's objective (center loss and its SGD included) as one process") {
   TempDir dir;
   train_alone_and_on_ranks(dir, "recipe_market_image", kThreeSteps, {{"synced", "--sync-bn"}});
-  CHECK(first_loss(dir / "synced") == doctest::Approx(first_loss(dir / "alone")).epsilon(1e-6));
+  // Not to 1e-6 as the baseline: --sync-bn sums each of the two trunks' BatchNorm statistics in
+  // another order, and already the first cross-entropy differs by 2.3e-6 (4.6422219 against
+  // 4.6422114); the checkpoints below say whether the training is the same.
+  CHECK(first_loss(dir / "synced") == doctest::Approx(first_loss(dir / "alone")).epsilon(1e-5));
   // The checkpoints: the model, the class centers and the optimiser's state.
   const double noise = distance(dir, "alone/last.pt", "alone_two_threads/last.pt");
   const double synced = distance(dir, "alone/last.pt", "synced/last.pt");
