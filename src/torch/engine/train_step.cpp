@@ -1,4 +1,5 @@
 #include <fgreid/engine/train_step.hpp>
+#include <fgreid/error.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -25,10 +26,10 @@ bool same_shape(const torch::Tensor& a, const torch::Tensor& b) {
   return a.defined() && a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type();
 }
 
-std::string first_line(const std::exception& error) {
-  std::string text = error.what();
-  if (const auto* torch_error = dynamic_cast<const c10::Error*>(&error)) text = torch_error->what_without_backtrace();
-  return text.substr(0, text.find('\n'));
+/// What LibTorch says (without its backtrace) or any other error's message, in a sentence.
+std::string reason(const std::exception& error) {
+  const auto* torch_error = dynamic_cast<const c10::Error*>(&error);
+  return library_reason(torch_error ? torch_error->what_without_backtrace() : error.what());
 }
 }  // namespace
 
@@ -160,7 +161,7 @@ losses::LossResult TrainStep::capture(const torch::Tensor& images, const torch::
     graph.graph.capture_end();
   } catch (const std::exception& error) {
     fmt::print(stderr, "[fgreid] --cuda-graphs: the step cannot be captured ({}); it runs eagerly\n",
-               first_line(error));
+               reason(error));
     graph_.reset();
     return run(images, labels, /*capturing=*/false);
   }
