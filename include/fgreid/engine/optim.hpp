@@ -46,7 +46,6 @@ class ModelOptimizer {
 
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
   OptimizerKind kind_;
-  double lr_value_;
   torch::Tensor lr_;  ///< float [] on the parameters' device, made at the first step
   /// Adam: each parameter's step count as the fused kernel reads it (float [], on its device).
   std::unordered_map<void*, torch::Tensor> counts_;

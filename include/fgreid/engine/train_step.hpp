@@ -52,6 +52,8 @@ class TrainStep {
 
   /// Whether the steps are now replays of a CUDA graph.
   [[nodiscard]] bool captured() const;
+  /// What the step trains and the scaler unscales: the model's parameters and the loss's own.
+  [[nodiscard]] const std::vector<torch::Tensor>& parameters() const { return scaled_parameters_; }
 
   /// Eager steps before the capture: the optimiser's moments, cuDNN's algorithm choices and
   /// cuBLAS's workspaces are made outside the graph.

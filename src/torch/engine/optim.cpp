@@ -26,7 +26,7 @@ std::unordered_set<const void*> bias_and_norm_parameters(torch::nn::Module& mode
 }  // namespace
 
 ModelOptimizer::ModelOptimizer(torch::nn::Module& model, const TrainOptions& train)
-    : kind_(train.optimizer), lr_value_(train.lr) {
+    : kind_(train.optimizer) {
   const auto exempt = train.decay_bias_bn ? std::unordered_set<const void*>{}
                                           : bias_and_norm_parameters(model);
   std::vector<torch::Tensor> decayed, undecayed;
@@ -57,7 +57,6 @@ ModelOptimizer::ModelOptimizer(torch::nn::Module& model, const TrainOptions& tra
 }
 
 void ModelOptimizer::set_learning_rate(double lr) {
-  lr_value_ = lr;
   for (auto& group : optimizer_->param_groups()) group.options().set_lr(lr);
   if (lr_.defined()) lr_.fill_(lr);
 }
@@ -67,7 +66,7 @@ void ModelOptimizer::step(const torch::Tensor& skip) {
   for (auto& group : optimizer_->param_groups()) {
     if (group.params().empty()) continue;
     if (!lr_.defined())
-      lr_ = torch::full({}, lr_value_, torch::dtype(torch::kFloat).device(group.params()[0].device()));
+      lr_ = torch::full({}, group.options().get_lr(), torch::dtype(torch::kFloat).device(group.params()[0].device()));
     if (kind_ == OptimizerKind::sgd) sgd_step(group, skip);
     else adam_step(group, skip);
   }

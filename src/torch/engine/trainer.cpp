@@ -72,17 +72,16 @@ Trainer::Trainer(const Job& job, Parts& parts, const eval::Evaluator& evaluator,
     fmt::print(stderr, "[fgreid] resuming {} at epoch {} iteration {}\n", file.string(),
                state_.progress.epoch + 1, state_.progress.step);
   }
-  if (world_.distributed()) {
-    start_together();
-    std::vector<torch::Tensor> averaged = parts.model->parameters();
-    for (auto& own : parts.loss->own_parameters()) averaged.push_back(own);
-    averager_ = std::make_unique<dist::GradientAverager>(
-        world_, averaged, static_cast<std::int64_t>(job.settings.dist.bucket_mb * (1 << 20)));
-  }
+  if (world_.distributed()) start_together();
   step_ = std::make_unique<TrainStep>(
       StepParts{*parts.model, *parts.loss, optimizer_, scaler_}, device, step_settings(),
       [this](const models::TrainOutput& output, const torch::Tensor& labels) { return loss_of(output, labels); },
-      averager_ ? TrainStep::AfterBackward([this] { averager_->finish(); }) : TrainStep::AfterBackward());
+      [this] {
+        if (averager_) averager_->finish();
+      });
+  if (world_.distributed())
+    averager_ = std::make_unique<dist::GradientAverager>(
+        world_, step_->parameters(), static_cast<std::int64_t>(job.settings.dist.bucket_mb * (1 << 20)));
   if (world_.is_main()) output_ = open_run_folder(job, state_.meta, device);
   if (world_.is_main())
     if (const int removed = remove_stale_temporaries(output_); removed > 0)

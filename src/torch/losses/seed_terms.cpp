@@ -6,6 +6,7 @@
 namespace fgreid::losses {
 
 using detail::at_least_float;
+using detail::same_identity;
 
 // --- identity variance ------------------------------------------------------------------------
 
@@ -15,7 +16,7 @@ LossResult IdentityVariance::operator()(const models::TrainOutput& output,
   // Each identity's sum lands in the row of its first image, found through the B × B
   // same-identity matrix: no unique(), whose output size would make the device wait (and a
   // CUDA graph impossible).
-  const auto same = labels.unsqueeze(1).eq(labels.unsqueeze(0));
+  const auto same = same_identity(labels);
   const auto first = same.to(torch::kByte).argmax(1);
   const auto counts = same.sum(1, /*keepdim=*/true).to(f.scalar_type());
   const auto own_sums = torch::zeros_like(f).index_add(0, first, f).index_select(0, first);
