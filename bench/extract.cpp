@@ -1,7 +1,8 @@
 // bench_extract: images/s of test-time feature extraction of a recipe's model at 256×128: per
 // batch of --test-batch images, the inference forward in eval mode of the images and of their
-// horizontal flip (eval::batch_features, the evaluation's and --extract-images' forward, in the
-// run's precision), their sum L2-normalised and copied to the host as the evaluation does.
+// horizontal flip (eval::FeatureForward, the evaluation's and --extract-images' forward, in the
+// run's precision, on CUDA replayed as a CUDA graph unless --no-cuda-graphs), their sum
+// L2-normalised and copied to the host as the evaluation does.
 // Against the same network in PyTorch-Python eager (bench/extract_peer.py: python/fgreid's
 // modules under torch.inference_mode) in the same invocation, with the same threads, device,
 // autocast, memory layout, batch and cuDNN settings.
@@ -9,7 +10,7 @@
 //   bench_extract [--model baseline|fgreid] [--device cpu|cuda] [--threads N]
 //                 [--amp off|bf16|fp16] [--channels-last] [--cudnn-benchmark]
 //                 [--test-batch B] [--warmup W] [--iterations N] [--height H] [--width W]
-//                 [--skip-peer]
+//                 [--no-cuda-graphs] [--skip-peer]
 //
 // baseline: BNNeck<ResNet-50> (recipe_baseline); fgreid: the FGReID image network
 // (recipe_market_image). The batch stays on the device: the loader's decoding and host-to-device
@@ -19,7 +20,8 @@
 //
 // Prints one JSON line: fgreid and pytorch objects (images/s, TFLOP/s of the two forwards),
 // ratio (fgreid / pytorch), the requested --amp and the autocast the extraction applies on the
-// device (eval::Precision::autocast_on), and the model's MACs per image.
+// device (eval::ForwardSettings::autocast_on), whether fgreid's batches replayed a CUDA graph
+// (fgreid.cuda_graph), and the model's MACs per image.
 #include <fgreid/engine/host_memory.hpp>
 #include <fgreid/eval/features.hpp>
 #include <fgreid/models/summary.hpp>
@@ -50,6 +52,7 @@ struct Settings {
   std::string amp = "off";
   bool channels_last = false;
   bool cudnn_benchmark = false;
+  bool cuda_graphs = true;
   int threads = 0;
   int warmup = 2;
   int iterations = 5;
@@ -76,6 +79,7 @@ Settings parse(int argc, char** argv) {
     else if (flag == "--test-batch") s.test_batch = integer_flag(flag, value(), 1);
     else if (flag == "--height") s.height = integer_flag(flag, value(), 1);
     else if (flag == "--width") s.width = integer_flag(flag, value(), 1);
+    else if (flag == "--no-cuda-graphs") s.cuda_graphs = false;
     else if (flag == "--skip-peer") s.skip_peer = true;
     else throw std::invalid_argument("unknown flag " + flag);
   }
@@ -95,7 +99,7 @@ std::string amp_name(engine::AmpMode amp) {
 
 torch::Device device_of(const Settings& s) { return s.device == "cuda" ? torch::kCUDA : torch::kCPU; }
 
-eval::Precision precision_of(const Settings& s) { return {amp_mode(s.amp), s.channels_last}; }
+eval::ForwardSettings forward_of(const Settings& s) { return {amp_mode(s.amp), s.channels_last, s.cuda_graphs}; }
 
 void synchronize(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
@@ -123,10 +127,10 @@ nlohmann::json run_cpp(const Settings& s) {
     at::globalContext().setBenchmarkCuDNN(true);
   else
     reproducible.emplace();
-  const auto precision = precision_of(s);
+  eval::FeatureForward forward(*model, device, forward_of(s), /*flip=*/true);
   const auto images = torch::randn({s.test_batch, 3, s.height, s.width}).to(device);
   auto batch = [&] {
-    const auto [plain, flipped] = eval::batch_features(*model, images, device, precision, /*flip=*/true);
+    const auto [plain, flipped] = forward(images);
     return torch::nn::functional::normalize(plain + flipped,
                                             torch::nn::functional::NormalizeFuncOptions().dim(1))
         .to(torch::kCPU);
@@ -141,6 +145,7 @@ nlohmann::json run_cpp(const Settings& s) {
   return {{"images_per_s", static_cast<double>(s.test_batch * s.iterations) / seconds},
           {"seconds", seconds},
           {"finite", torch::isfinite(last).all().item<bool>()},
+          {"cuda_graph", forward.captured()},
           {"macs_per_image", macs}};
 }
 
@@ -171,7 +176,7 @@ int main(int argc, char** argv) {
     if (s.threads > 0) at::set_num_threads(s.threads);
     if (s.device == "cuda" && !torch::cuda::is_available())
       throw std::invalid_argument("--device cuda: no CUDA device");
-    const auto autocast = amp_name(precision_of(s).autocast_on(device_of(s)));
+    const auto autocast = amp_name(forward_of(s).autocast_on(device_of(s)));
     nlohmann::json result{{"benchmark", "extract"},     {"model", s.model},
                           {"device", s.device},          {"amp", s.amp},
                           {"autocast", autocast},        {"channels_last", s.channels_last},

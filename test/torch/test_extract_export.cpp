@@ -86,7 +86,22 @@ struct PrecisionProbe : md::ReidModuleImpl {
   std::vector<Seen> seen;
 };
 
-/// Whether this CPU computes bf16 natively, read here apart from eval::Precision's own reading.
+/// A ResNet-18 + BNNeck with random BatchNorm statistics on `device`, in eval mode.
+std::shared_ptr<md::ReidModuleImpl> small_network(torch::Device device) {
+  torch::manual_seed(3);
+  auto model = md::BNNeck<md::ResNet<18>>::build({}, md::ModelContext{.num_classes = 5, .height = 64, .width = 32});
+  torch::NoGradGuard no_grad;
+  for (auto& item : model->named_modules())
+    if (auto* bn = item.value()->as<torch::nn::BatchNorm2d>()) {
+      bn->running_mean.normal_(0.0, 0.1);
+      bn->running_var.uniform_(0.5, 1.5);
+    }
+  model->to(device);
+  model->eval();
+  return model;
+}
+
+/// Whether this CPU computes bf16 natively, read here apart from eval::ForwardSettings's own reading.
 bool native_bf16() {
   const auto capabilities = at::cpu::get_cpu_capabilities();
   for (const auto* name : {"avx512_bf16", "amx_bf16"})
@@ -272,10 +287,10 @@ TEST_CASE("extraction runs in the run's precision: channels-last batches, bf16 a
   flip_l2.normalize_features = true;
   const torch::Device cpu(torch::kCPU);
   using fgreid::engine::AmpMode;
-  using Precision = fgreid::eval::Precision;
+  using ForwardSettings = fgreid::eval::ForwardSettings;
 
   struct Case {
-    Precision precision;
+    ForwardSettings precision;
     bool autocast;  // expected on the CPU
   };
   for (const auto& [precision, autocast] : {Case{{}, false}, Case{{AmpMode::off, true}, false},
@@ -297,16 +312,7 @@ TEST_CASE("extraction runs in the run's precision: channels-last batches, bf16 a
 
   // A real network: ResNet-18 + BNNeck with random BatchNorm statistics, converted to
   // channels-last as engine::place converts the run's model.
-  torch::manual_seed(3);
-  auto model = md::BNNeck<md::ResNet<18>>::build({}, md::ModelContext{.num_classes = 5, .height = 64, .width = 32});
-  {
-    torch::NoGradGuard no_grad;
-    for (auto& item : model->named_modules())
-      if (auto* bn = item.value()->as<torch::nn::BatchNorm2d>()) {
-        bn->running_mean.normal_(0.0, 0.1);
-        bn->running_var.uniform_(0.5, 1.5);
-      }
-  }
+  auto model = small_network(cpu);
   const auto fp32 = fgreid::eval::extract_features(*model, entries, {}, data, flip_l2, cpu, {});
   {
     torch::NoGradGuard no_grad;
@@ -327,4 +333,66 @@ TEST_CASE("extraction runs in the run's precision: channels-last batches, bf16 a
   CHECK(torch::nn::functional::cosine_similarity(bf16, fp32).min().item<double>() > 0.999);
   // bf16 computed where the CPU has it natively; bit-identical fp32 elsewhere.
   CHECK(torch::equal(bf16, channels_last) == !native_bf16());
+}
+
+TEST_CASE("extraction's forward asks for a CUDA graph only on CUDA: on the CPU it is the model's forward") {
+  const torch::Device cpu(torch::kCPU);
+  auto model = small_network(cpu);
+  torch::NoGradGuard no_grad;
+  fgreid::eval::FeatureForward forward(*model, cpu, {.cuda_graphs = true}, /*flip=*/true);
+  for (int i = 0; i < 3; ++i) {
+    const auto images = torch::randn({2, 3, 64, 32});
+    const auto [plain, flipped] = forward(images);
+    CHECK(torch::equal(plain, model->forward(images)));
+    CHECK(torch::equal(flipped, model->forward(images.flip({-1}))));
+  }
+  CHECK_FALSE(forward.captured());
+}
+
+TEST_CASE("on CUDA extraction replays a CUDA graph for full batches and gives the eager features" *
+          doctest::skip(!torch::cuda::is_available())) {
+  const torch::Device cuda(torch::kCUDA);
+  auto model = small_network(cuda);
+  fgreid::eval::ReproducibleKernels deterministic;
+  using fgreid::engine::AmpMode;
+  for (const auto& settings : {fgreid::eval::ForwardSettings{AmpMode::off, false, true},
+                               fgreid::eval::ForwardSettings{AmpMode::bf16, true, true}}) {
+    INFO("bf16 + channels-last ", settings.amp == AmpMode::bf16);
+    {
+      torch::NoGradGuard no_grad;
+      auto eager_settings = settings;
+      eager_settings.cuda_graphs = false;
+      fgreid::eval::FeatureForward graphed(*model, cuda, settings, /*flip=*/true);
+      fgreid::eval::FeatureForward eager(*model, cuda, eager_settings, /*flip=*/true);
+      torch::manual_seed(8);
+      // Full batches (eager, captured, replayed), a smaller last one (eager), and full again.
+      for (const std::int64_t size : {4, 4, 4, 4, 3, 4}) {
+        const auto images = torch::randn({size, 3, 64, 32}, cuda);
+        const auto [plain, flipped] = graphed(images);
+        const auto [eager_plain, eager_flipped] = eager(images);
+        CHECK(torch::allclose(plain, eager_plain, 1e-5, 1e-5));
+        CHECK(torch::allclose(flipped, eager_flipped, 1e-5, 1e-5));
+      }
+      CHECK(graphed.captured());
+      CHECK_FALSE(eager.captured());
+    }
+    // Through the loader: 7 images at --test-batch 3 are batches of 3, 3 and 1.
+    TempDir dir;
+    std::vector<fgreid::datasets::Entry> entries;
+    for (const auto& image : write_images(dir / "photos", 7)) entries.push_back({.images = {image}});
+    fgreid::engine::DataOptions data;
+    data.height = 64;
+    data.width = 32;
+    data.workers = 1;
+    data.test_batch = 3;
+    fgreid::engine::EvalOptions flip_l2;
+    flip_l2.flip_test = true;
+    flip_l2.normalize_features = true;
+    auto eager_settings = settings;
+    eager_settings.cuda_graphs = false;
+    const auto graphed = fgreid::eval::extract_features(*model, entries, {}, data, flip_l2, cuda, settings);
+    const auto eager = fgreid::eval::extract_features(*model, entries, {}, data, flip_l2, cuda, eager_settings);
+    REQUIRE(graphed.sizes() == torch::IntArrayRef{7, 512});
+    CHECK(torch::allclose(graphed, eager, 1e-5, 1e-6));
+  }
 }

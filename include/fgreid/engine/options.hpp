@@ -58,7 +58,7 @@ struct RunOptions {
   bool channels_last = false;
   /// Let cuDNN time its convolution algorithms for the input size once and keep the fastest.
   bool cudnn_benchmark = true;
-  /// On CUDA, capture the whole training step as a CUDA graph after 3 eager steps and replay it (one launch per step); eager where capture is impossible (torchrun), with a line saying why.
+  /// On CUDA, capture the whole training step (after 3 eager steps) and extraction's forward (after 1 batch) as CUDA graphs and replay them; eager where capture is impossible (torchrun), with a line saying why.
   bool cuda_graphs = true;
   FGREID_REFLECT(RunOptions, data_root, output, overwrite, device, threads, seed, summary, extract, extract_images, evaluate,
                  weights, checkpoints, resume, amp, channels_last, cudnn_benchmark, cuda_graphs);

@@ -11,6 +11,7 @@
 #include <torch/torch.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace fgreid::eval {
@@ -43,42 +44,80 @@ class ReproducibleKernels {
   bool benchmark_, deterministic_;
 };
 
-/// The arithmetic and memory layout of extraction's forward: the run's (--amp,
-/// --channels-last), so that a model trained in bf16 and channels-last is measured as it ran,
-/// at its speed. Every extraction takes one; Precision::of(settings.run) is the run's.
-struct Precision {
+/// How extraction's forward runs: in the run's arithmetic and memory layout (--amp,
+/// --channels-last), so that a model trained in bf16 and channels-last is measured as it ran, at
+/// its speed, and on CUDA replayed as a CUDA graph (--cuda-graphs). Every extraction takes one;
+/// ForwardSettings::of(settings.run) is the run's.
+struct ForwardSettings {
   engine::AmpMode amp = engine::AmpMode::off;
   /// 4-D image batches in channels-last layout (the model's convolutions are, engine::place).
   bool channels_last = false;
+  /// On CUDA, batches of the first full shape replay one captured forward (FeatureForward).
+  bool cuda_graphs = false;
 
-  [[nodiscard]] static Precision of(const engine::RunOptions& run) { return {run.amp, run.channels_last}; }
+  [[nodiscard]] static ForwardSettings of(const engine::RunOptions& run) {
+    return {run.amp, run.channels_last, run.cuda_graphs};
+  }
   /// The autocast of the forward on `device`: the run's --amp on CUDA; on the CPU bf16 only
   /// where the processor computes it natively (AVX512-BF16, AMX), fp32 otherwise (features.cpp
   /// says why).
   [[nodiscard]] engine::AmpMode autocast_on(torch::Device device) const;
 };
 
-/// The model's features of one batch `inputs` on `device` ([B, D] float, on `device`) and,
-/// with `flip`, those of the horizontally flipped batch (undefined without), in `precision`:
-/// extraction's forward, which bench_extract times. Call in eval mode, without gradients.
+/// The model's features of one batch ([B, D] float, on the device) and, with flip, those of the
+/// horizontally flipped batch (undefined without).
 struct BatchFeatures {
   torch::Tensor plain, flipped;
 };
-[[nodiscard]] BatchFeatures batch_features(models::ReidModuleImpl& model, const torch::Tensor& inputs,
-                                           torch::Device device, const Precision& precision, bool flip);
+
+/// Extraction's forward, batch by batch: what every extraction runs and bench_extract times.
+/// With settings.cuda_graphs on CUDA, the first batch shape seen runs eagerly once, is then
+/// captured as a CUDA graph (both forwards, the flip, the casts to float) and replayed for every
+/// later batch of that shape; other shapes (a pass's last, smaller batch) run eagerly. Use in
+/// eval mode, without gradients, while `model` lives and is not changed.
+class FeatureForward {
+ public:
+  FeatureForward(models::ReidModuleImpl& model, torch::Device device, ForwardSettings settings, bool flip);
+  ~FeatureForward();
+  FeatureForward(const FeatureForward&) = delete;
+  FeatureForward& operator=(const FeatureForward&) = delete;
+
+  /// The features of `inputs`, a batch on the device; the caller owns them.
+  [[nodiscard]] BatchFeatures operator()(const torch::Tensor& inputs);
+  /// Whether batches now replay a CUDA graph.
+  [[nodiscard]] bool captured() const;
+
+  /// Eager batches before the capture: cuDNN's and cuBLAS's handles and workspaces are made
+  /// outside the graph.
+  static constexpr int eager_batches_before_capture = 1;
+
+ private:
+  struct Graph;
+  BatchFeatures run(const torch::Tensor& inputs, bool capturing);
+  BatchFeatures on_graph_stream(const torch::Tensor& inputs);
+  /// Captures the forward on a copy of `inputs`; false (one line on stderr saying why, and every
+  /// later batch eager) when the capture fails.
+  bool capture(const torch::Tensor& inputs);
+
+  models::ReidModuleImpl& model_;
+  torch::Device device_;
+  ForwardSettings settings_;
+  bool flip_;
+  std::unique_ptr<Graph> graph_;  ///< CUDA graphs asked for, on CUDA
+};
 
 /// Features [N, D] (float, CPU) of the N `entries`, --test-batch inputs at a time through the
 /// model's inference forward in eval mode: of each image (`clips` empty), or the mean over
 /// each tracklet's `clips` of the feature of the clip [B, T, 3, H, W]. eval.flip_test adds the
 /// feature of the horizontally flipped input; eval.normalize_clips L2-normalises each clip's
 /// feature before the mean; eval.normalize_features L2-normalises the result. Runs under
-/// ReproducibleKernels, in `precision` (batch_features).
+/// ReproducibleKernels, through FeatureForward in `settings`.
 [[nodiscard]] torch::Tensor extract_features(models::ReidModuleImpl& model,
                                              const std::vector<datasets::Entry>& entries,
                                              const samplers::ClipPlan& clips,
                                              const engine::DataOptions& data,
                                              const engine::EvalOptions& eval, torch::Device device,
-                                             const Precision& precision);
+                                             const ForwardSettings& settings);
 
 /// The two test features the seed compares (evaluate_image.py), from one pass of the model:
 /// `raw`, the model's feature, and `flip_normalized`, feat(x) + feat(flipped x) L2-normalised
@@ -90,6 +129,6 @@ struct FeatureViews {
                                                  const std::vector<datasets::Entry>& entries,
                                                  const samplers::ClipPlan& clips,
                                                  const engine::DataOptions& data,
-                                                 torch::Device device, const Precision& precision);
+                                                 torch::Device device, const ForwardSettings& settings);
 
 }  // namespace fgreid::eval

@@ -146,7 +146,7 @@ torch::Tensor chunked_features(models::ReidModuleImpl& model, const std::vector<
     const std::vector<datasets::Entry> slice(entries.begin() + static_cast<std::ptrdiff_t>(first),
                                              entries.begin() + static_cast<std::ptrdiff_t>(last));
     parts.push_back(eval::extract_features(model, slice, clips, settings.data, settings.eval, device,
-                                           eval::Precision::of(settings.run)));
+                                           eval::ForwardSettings::of(settings.run)));
     progress(static_cast<std::int64_t>(last), static_cast<std::int64_t>(entries.size()));
   }
   return torch::cat(parts);

@@ -80,13 +80,13 @@ torch::Tensor Evaluator::features_of(models::ReidModuleImpl& model,
                                      const std::vector<datasets::Entry>& entries,
                                      const engine::EvalOptions& eval, torch::Device device) const {
   const auto& world = dist::world();
-  const auto precision = Precision::of(settings_.run);
-  if (!world.distributed()) return extract_features(model, entries, clips_, settings_.data, eval, device, precision);
+  const auto forward = ForwardSettings::of(settings_.run);
+  if (!world.distributed()) return extract_features(model, entries, clips_, settings_.data, eval, device, forward);
   const auto count = static_cast<std::int64_t>(entries.size());
   const auto [begin, end] = world.share(count);
   const std::vector<datasets::Entry> mine(entries.begin() + begin, entries.begin() + end);
   auto local = mine.empty() ? torch::zeros({0, model.feature_dim()})
-                            : extract_features(model, mine, clips_, settings_.data, eval, device, precision);
+                            : extract_features(model, mine, clips_, settings_.data, eval, device, forward);
   return world.gather_shares(local, count);
 }
 
@@ -104,9 +104,9 @@ FeatureSet Evaluator::feature_set(models::ReidModuleImpl& model, torch::Device d
 
 std::array<FeatureSet, 2> Evaluator::feature_views(models::ReidModuleImpl& model,
                                                    torch::Device device) const {
-  const auto precision = Precision::of(settings_.run);
-  auto query = extract_feature_views(model, splits_.query, clips_, settings_.data, device, precision);
-  auto gallery = extract_feature_views(model, splits_.gallery, clips_, settings_.data, device, precision);
+  const auto forward = ForwardSettings::of(settings_.run);
+  auto query = extract_feature_views(model, splits_.query, clips_, settings_.data, device, forward);
+  auto gallery = extract_feature_views(model, splits_.gallery, clips_, settings_.data, device, forward);
   std::array<FeatureSet, 2> views;
   views[0].query_features = std::move(query.raw);
   views[0].gallery_features = std::move(gallery.raw);
@@ -218,7 +218,7 @@ void Evaluator::draw_model_pictures(models::ReidModuleImpl& model, torch::Device
     const auto sample = embedding_sample(splits_.train);
     // Rank 0 alone draws: not sharded over the ranks.
     const auto features =
-        extract_features(model, sample, clips_, data, engine::EvalOptions{}, device, Precision::of(settings_.run));
+        extract_features(model, sample, clips_, data, engine::EvalOptions{}, device, ForwardSettings::of(settings_.run));
     const auto labels = as_tensor(column(sample, &datasets::Entry::pid));
     write_embedding_plot(pictures_.centers ? pictures_.centers() : torch::Tensor(),
                          pictures_.classifier_weight ? pictures_.classifier_weight() : torch::Tensor(),

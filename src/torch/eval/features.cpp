@@ -1,6 +1,9 @@
 #include <fgreid/eval/features.hpp>
 
+#include <fgreid/engine/cuda_graph.hpp>
 #include <fgreid/engine/optim.hpp>
+
+#include <fmt/format.h>
 
 #include <ATen/cpu/Utils.h>
 
@@ -95,7 +98,7 @@ bool cpu_has_native_bf16() {
 
 }  // namespace
 
-engine::AmpMode Precision::autocast_on(torch::Device device) const {
+engine::AmpMode ForwardSettings::autocast_on(torch::Device device) const {
   if (device.is_cuda()) return amp;
   // The CPU: bf16 when the run trained in it (the trainer's autocast is the same on the CPU)
   // and the processor has native bf16, where oneDNN's bf16 convolutions are faster than fp32:
@@ -112,24 +115,84 @@ namespace {
 
 /// `inputs` as the model's convolutions want them: channels-last image batches under
 /// --channels-last, as the trainer feeds them (clips [B, T, 3, H, W] stay as they are).
-torch::Tensor in_layout(const torch::Tensor& inputs, const Precision& precision) {
-  if (precision.channels_last && inputs.dim() == 4) return inputs.contiguous(at::MemoryFormat::ChannelsLast);
+torch::Tensor in_layout(const torch::Tensor& inputs, const ForwardSettings& settings) {
+  if (settings.channels_last && inputs.dim() == 4) return inputs.contiguous(at::MemoryFormat::ChannelsLast);
   return inputs;
+}
+
+bool same_shape(const torch::Tensor& a, const torch::Tensor& b) {
+  return a.defined() && a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type();
 }
 
 }  // namespace
 
-BatchFeatures batch_features(models::ReidModuleImpl& model, const torch::Tensor& inputs,
-                             torch::Device device, const Precision& precision, bool flip) {
-  engine::AutocastScope autocast(device, precision.autocast_on(device));
+/// The capture, its input buffer and its outputs.
+struct FeatureForward::Graph {
+  explicit Graph(torch::Device device) : graph(device) {}
+  engine::CudaGraph graph;
+  int eager_left = eager_batches_before_capture;
+  bool gave_up = false;
+  torch::Tensor inputs;   ///< what the graph reads: each batch of its shape is copied in
+  BatchFeatures outputs;  ///< what the graph writes
+};
+
+FeatureForward::FeatureForward(models::ReidModuleImpl& model, torch::Device device, ForwardSettings settings,
+                               bool flip)
+    : model_(model), device_(device), settings_(settings), flip_(flip) {
+  if (settings_.cuda_graphs && device_.is_cuda() && engine::CudaGraph::available())
+    graph_ = std::make_unique<Graph>(device_);
+}
+
+FeatureForward::~FeatureForward() = default;
+
+bool FeatureForward::captured() const { return graph_ && graph_->graph.captured(); }
+
+BatchFeatures FeatureForward::run(const torch::Tensor& inputs, bool capturing) {
+  engine::AutocastScope autocast(device_, settings_.autocast_on(device_), /*cache=*/!capturing);
   // Float right after the forward: the flip sum, the L2 normalisation and the clip means are
   // then float (double on the host) whatever the autocast computed the network in.
   const auto feature_of = [&](const torch::Tensor& batch) {
-    return model.forward(in_layout(batch, precision)).to(torch::kFloat);
+    return model_.forward(in_layout(batch, settings_)).to(torch::kFloat);
   };
   BatchFeatures features{feature_of(inputs), torch::Tensor()};
-  if (flip) features.flipped = feature_of(inputs.flip({-1}));
+  if (flip_) features.flipped = feature_of(inputs.flip({-1}));
   return features;
+}
+
+BatchFeatures FeatureForward::operator()(const torch::Tensor& inputs) {
+  if (!graph_ || graph_->gave_up) return run(inputs, /*capturing=*/false);
+  BatchFeatures features;
+  graph_->graph.on_own_stream([&] { features = on_graph_stream(inputs); });
+  return features;
+}
+
+BatchFeatures FeatureForward::on_graph_stream(const torch::Tensor& inputs) {
+  auto& graph = *graph_;
+  if (!graph.graph.captured()) {
+    if (graph.eager_left > 0) {
+      --graph.eager_left;
+      return run(inputs, /*capturing=*/false);
+    }
+    if (!capture(inputs)) return run(inputs, /*capturing=*/false);
+  }
+  if (!same_shape(graph.inputs, inputs)) return run(inputs, /*capturing=*/false);
+  graph.inputs.copy_(inputs, /*non_blocking=*/true);
+  graph.graph.replay();
+  // Copies: the next replay overwrites the graph's outputs.
+  const auto& [plain, flipped] = graph.outputs;
+  return {plain.clone(), flipped.defined() ? flipped.clone() : torch::Tensor()};
+}
+
+bool FeatureForward::capture(const torch::Tensor& inputs) {
+  auto& graph = *graph_;
+  graph.inputs = inputs.clone();
+  const auto failure = graph.graph.capture([&] { graph.outputs = run(graph.inputs, /*capturing=*/true); });
+  if (failure) {
+    fmt::print(stderr, "[fgreid] --cuda-graphs: extraction's forward cannot be captured ({}); it runs eagerly\n",
+               *failure);
+    graph.gave_up = true;
+  }
+  return !failure;
 }
 
 namespace {
@@ -139,9 +202,10 @@ namespace {
 /// that of the horizontally flipped input.
 class FeaturePass {
  public:
-  FeaturePass(const std::vector<datasets::Entry>& entries, const samplers::ClipPlan& clips,
-              const engine::DataOptions& data, torch::Device device, const Precision& precision)
-      : video_(static_cast<bool>(clips)), device_(device), precision_(precision) {
+  FeaturePass(models::ReidModuleImpl& model, const std::vector<datasets::Entry>& entries,
+              const samplers::ClipPlan& clips, const engine::DataOptions& data, torch::Device device,
+              const ForwardSettings& settings, bool flip)
+      : video_(static_cast<bool>(clips)), device_(device), forward_(model, device, settings, flip) {
     if (video_) expanded_ = expand_clips(entries, clips);
     const auto& inputs = video_ ? expanded_.clips : entries;
     data::LoaderOptions options{data.workers, data.prefetch, device.is_cuda(), 0};
@@ -153,19 +217,17 @@ class FeaturePass {
   [[nodiscard]] const std::vector<std::int64_t>& clip_owner() const { return expanded_.tracklet; }
 
   /// The next batch's {indices, feature, flipped feature (undefined without `flip`)}.
-  std::optional<std::tuple<std::vector<std::int64_t>, torch::Tensor, torch::Tensor>> next(
-      models::ReidModuleImpl& model, bool flip) {
+  std::optional<std::tuple<std::vector<std::int64_t>, torch::Tensor, torch::Tensor>> next() {
     auto batch = loader_->next();
     if (!batch) return std::nullopt;
-    const auto inputs = batch->images.to(device_, /*non_blocking=*/true);
-    auto [plain, flipped] = batch_features(model, inputs, device_, precision_, flip);
+    auto [plain, flipped] = forward_(batch->images.to(device_, /*non_blocking=*/true));
     return std::make_tuple(std::move(batch->indices), std::move(plain), std::move(flipped));
   }
 
  private:
   bool video_;
   torch::Device device_;
-  Precision precision_;
+  FeatureForward forward_;
   ClipEntries expanded_;
   std::optional<data::BatchLoader> loader_;
 };
@@ -200,17 +262,17 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
                                const std::vector<datasets::Entry>& entries,
                                const samplers::ClipPlan& clips, const engine::DataOptions& data,
                                const engine::EvalOptions& eval, torch::Device device,
-                               const Precision& precision) {
+                               const ForwardSettings& settings) {
   torch::NoGradGuard no_grad;
   ReproducibleKernels reproducible;
   model.eval();
-  FeaturePass pass(entries, clips, data, device, precision);
+  FeaturePass pass(model, entries, clips, data, device, settings, eval.flip_test);
   const auto dim = model.feature_dim();
   FeatureRows rows(pass, static_cast<std::int64_t>(entries.size()), dim);
   // Images are normalised per batch on the device, as the features come; clips per clip with
   // normalize_clips, tracklets after the mean with normalize_features.
   const bool per_batch = pass.video() ? eval.normalize_clips : eval.normalize_features;
-  while (auto batch = pass.next(model, eval.flip_test)) {
+  while (auto batch = pass.next()) {
     auto& [indices, features, flipped] = *batch;
     if (flipped.defined()) features = features + flipped;
     rows.add(indices, per_batch ? normalized(features) : features);
@@ -222,15 +284,15 @@ torch::Tensor extract_features(models::ReidModuleImpl& model,
 FeatureViews extract_feature_views(models::ReidModuleImpl& model,
                                    const std::vector<datasets::Entry>& entries,
                                    const samplers::ClipPlan& clips, const engine::DataOptions& data,
-                                   torch::Device device, const Precision& precision) {
+                                   torch::Device device, const ForwardSettings& settings) {
   torch::NoGradGuard no_grad;
   ReproducibleKernels reproducible;
   model.eval();
-  FeaturePass pass(entries, clips, data, device, precision);
+  FeaturePass pass(model, entries, clips, data, device, settings, /*flip=*/true);
   const auto dim = model.feature_dim();
   const auto count = static_cast<std::int64_t>(entries.size());
   FeatureRows raw(pass, count, dim), flip_sum(pass, count, dim);
-  while (auto batch = pass.next(model, /*flip=*/true)) {
+  while (auto batch = pass.next()) {
     const auto& [indices, features, flipped] = *batch;
     raw.add(indices, features);
     flip_sum.add(indices, features + flipped);
