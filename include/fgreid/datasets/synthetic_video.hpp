@@ -42,6 +42,9 @@ class VideoPlanner {
                      std::pair<int, int> frames);
   /// `count` distinct cameras in random order.
   std::vector<int> cameras(int count);
+  /// A new person seen as `pid` by 2 or 3 cameras, one tracklet of 3-16 frames each: all in
+  /// `subset`, except that a query identity has one query tracklet and the rest in the gallery.
+  void identity(Subset subset, std::int64_t pid);
 
   std::mt19937_64& rng() { return rng_; }
   [[nodiscard]] int camera_count() const { return static_cast<int>(styles_.size()); }

@@ -101,15 +101,8 @@ void write_synthetic_duke_video(const std::filesystem::path& root, std::uint64_t
   using namespace synthetic;
   VideoPlanner plan(seed, camera_count);
   const auto ids = draw_ids(seed, 132, 1, 7140);
-  auto walk = [&](Subset subset, std::int64_t pid) {
-    const auto person = plan.person();
-    for (const auto camera : plan.cameras(uniform_int(plan.rng(), 2, 3))) {
-      plan.tracklet(subset, pid, camera, person, {3, 16});
-      subset = subset == Subset::query ? Subset::gallery : subset;  // one query per test id
-    }
-  };
-  for (std::size_t i = 0; i < 60; ++i) walk(Subset::train, ids[i]);
-  for (std::size_t i = 60; i < 120; ++i) walk(Subset::query, ids[i]);
+  for (std::size_t i = 0; i < 60; ++i) plan.identity(Subset::train, ids[i]);
+  for (std::size_t i = 60; i < 120; ++i) plan.identity(Subset::query, ids[i]);
   for (std::size_t i = 120; i < 132; ++i)  // distractors: in the gallery only
     plan.tracklet(Subset::gallery, ids[i], uniform_int(plan.rng(), 0, camera_count - 1), plan.person(), {3, 16});
   write_tracklets(root / release_folder, plan, {64, 128}, [&](const Tracklet& t, int frame) {

@@ -50,15 +50,8 @@ void write_synthetic_custom_images(const std::filesystem::path& root, std::uint6
 void write_synthetic_custom_video(const std::filesystem::path& root, std::uint64_t seed) {
   VideoPlanner plan(seed, camera_count);
   const auto ids = draw_ids(seed, 120, 1, 9999);
-  auto walk = [&](Subset subset, std::int64_t pid) {
-    const auto person = plan.person();
-    for (const auto camera : plan.cameras(uniform_int(plan.rng(), 2, 3))) {
-      plan.tracklet(subset, pid, camera, person, {3, 16});
-      subset = subset == Subset::query ? Subset::gallery : subset;  // one query per test id
-    }
-  };
-  for (std::size_t i = 0; i < 60; ++i) walk(Subset::train, ids[i]);
-  for (std::size_t i = 60; i < 120; ++i) walk(Subset::query, ids[i]);
+  for (std::size_t i = 0; i < 60; ++i) plan.identity(Subset::train, ids[i]);
+  for (std::size_t i = 60; i < 120; ++i) plan.identity(Subset::query, ids[i]);
   // The tree: <subset>/<pid>/<camid>/<tracklet>/<frame>.jpg, frames numbered from 1.
   write_tracklets(root, plan, {64, 128}, [&](const Tracklet& t, int frame) {
     return std::filesystem::path(folder_of(t.subset)) / fmt::format("{:04d}", t.pid) /

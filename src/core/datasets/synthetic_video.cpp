@@ -48,6 +48,14 @@ std::vector<int> VideoPlanner::cameras(int count) {
   return order;
 }
 
+void VideoPlanner::identity(Subset subset, std::int64_t pid) {
+  const auto appearance = person();
+  for (const auto camera : cameras(uniform_int(rng_, 2, 3))) {
+    tracklet(subset, pid, camera, appearance, {3, 16});
+    subset = subset == Subset::query ? Subset::gallery : subset;  // one query per test id
+  }
+}
+
 ImageJitter Walk::at(int frame) const {
   ImageJitter jitter = start;
   jitter.shift_x = std::clamp(start.shift_x + drift * frame, -0.18, 0.18);
