@@ -328,21 +328,17 @@ class Running:
     stop_reason: str | None = None
     files: tuple = ()
     resumed: bool = False
-    testing: bool = False      # evaluating the trial's last.pt (see Sweep.finish)
 
 
 def trial_folder(sweep: Path, index: int) -> Path:
     return sweep / "trials" / f"{index:04d}"
 
 
-def trial_flags_for(folder: Path, common: dict, values: dict, test_checkpoint: bool) -> dict:
-    """The trial's recipe flags; a trial stopped mid-way continues from its last.pt."""
+def trial_flags_for(folder: Path, common: dict, values: dict) -> dict:
+    """The trial's recipe flags; a trial stopped mid-way continues from its last.pt (a run
+    stopped after its last iteration then only tests its weights)."""
     run = folder / "run"
     flags = {**common, **{k: flag_text(v) for k, v in values.items()}, "output": str(run)}
-    if test_checkpoint:                 # see Sweep.finish
-        shutil.rmtree(folder / "test", ignore_errors=True)
-        return flags | {"evaluate": "true", "weights": str(run / "last.pt"),
-                        "output": str(folder / "test")}
     if (run / "last.pt").exists():
         flags["resume"] = str(run)
     elif run.exists():                  # stopped before its first checkpoint: start afresh
@@ -352,10 +348,9 @@ def trial_flags_for(folder: Path, common: dict, values: dict, test_checkpoint: b
 
 
 def start_trial(sweep: Path, options, common: dict, index: int, values: dict, slot: int,
-                devices: list[str], test_checkpoint: bool = False,
-                spent: float | None = None) -> Running:
+                devices: list[str]) -> Running:
     folder = trial_folder(sweep, index)
-    flags = trial_flags_for(folder, common, values, test_checkpoint)
+    flags = trial_flags_for(folder, common, values)
     env = dict(os.environ)
     if devices and common.get("device") != "cpu":
         env["CUDA_VISIBLE_DEVICES"] = devices[slot % len(devices)]
@@ -368,16 +363,15 @@ def start_trial(sweep: Path, options, common: dict, index: int, values: dict, sl
         command = ["setpriv", "--pdeathsig", "TERM", *command]
     stdout = open(folder / "stdout.log", "a")
     stderr = open(folder / "trial.log", "a")
-    verb = "testing" if test_checkpoint else "resuming" if "resume" in flags else "starting"
+    verb = "resuming" if "resume" in flags else "starting"
     stderr.write(f"[sweep] {time.strftime('%Y-%m-%d %H:%M:%S')} {verb}: {' '.join(command)}\n")
     stderr.flush()
     process = subprocess.Popen(command, stdout=stdout, stderr=stderr, env=env,
                                stdin=subprocess.DEVNULL, start_new_session=True)
-    if spent is None:
-        earlier = folder / "interrupted.json"
-        spent = json.loads(earlier.read_text())["seconds"] if earlier.exists() else 0.0
+    earlier = folder / "interrupted.json"
+    spent = json.loads(earlier.read_text())["seconds"] if earlier.exists() else 0.0
     return Running(index, values, process, folder, slot, time.monotonic(), spent,
-                   files=(stdout, stderr), resumed="resume" in flags, testing=test_checkpoint)
+                   files=(stdout, stderr), resumed="resume" in flags)
 
 
 def loss_turned_nan(trial: Running) -> bool:
@@ -675,25 +669,11 @@ class Sweep:
         for file in trial.files:
             file.close()
         seconds = trial.earlier_seconds + time.monotonic() - trial.started
-        if self.untested(trial):
-            # Stopped after its last iteration, before its test, and resumed by a recipe binary
-            # built before recipes tested a finished run's weights on --resume: it printed no
-            # metrics, so the trial's last.pt is tested on its own (--evaluate --weights).
-            self.running[trial.index] = start_trial(
-                self.folder, self.options, self.common, trial.index, trial.values, trial.slot,
-                self.devices, test_checkpoint=True, spent=seconds)
-            return
         result = outcome(trial, self.options.objective, trial.process.returncode, seconds)
         write_atomically(trial.folder / "result.json", json.dumps(result, indent=2) + "\n")
         if not self.options.keep_checkpoints:
             remove_checkpoints(trial.folder)
         self.record(result)
-
-    def untested(self, trial: Running) -> bool:
-        if not (trial.resumed and trial.process.returncode == 0 and trial.stop_reason is None):
-            return False
-        metrics = last_json_line(trial.folder / "stdout.log") or {}
-        return self.options.objective not in metrics and (trial.folder / "run" / "last.pt").exists()
 
     def record(self, result: dict) -> None:
         index = result["trial"]
