@@ -251,7 +251,9 @@ TEST_CASE("two Gloo ranks, half the identities each, train what one process trai
   // rounding noise, one process at 1 and 2 threads, is the yardstick.
   TempDir dir;
   train_alone_and_on_ranks(dir, "recipe_baseline", kThreeSteps, {{"synced", "--sync-bn"}, {"per_rank_bn", ""}});
-  CHECK(first_loss(dir / "synced") == doctest::Approx(first_loss(dir / "alone")).epsilon(1e-6));
+  // --sync-bn sums the BatchNorm statistics in another order: the first loss moved by 3e-6
+  // relative (6.88499 against 6.88501) in one run of the suite.
+  CHECK(first_loss(dir / "synced") == doctest::Approx(first_loss(dir / "alone")).epsilon(1e-5));
   const double noise = distance(dir, "alone.pt", "alone_two_threads.pt");
   const double synced = distance(dir, "alone.pt", "synced.pt");
   const double per_rank_bn = distance(dir, "alone.pt", "per_rank_bn.pt");
