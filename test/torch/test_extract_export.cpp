@@ -101,6 +101,31 @@ std::shared_ptr<md::ReidModuleImpl> small_network(torch::Device device) {
   return model;
 }
 
+/// `count` noise images (write_images) as entries of one image each.
+std::vector<fgreid::datasets::Entry> image_entries(const fs::path& folder, int count) {
+  std::vector<fgreid::datasets::Entry> entries;
+  for (const auto& image : write_images(folder, count)) entries.push_back({.images = {image}});
+  return entries;
+}
+
+/// The images' size, one loader worker, `test_batch` images a batch.
+fgreid::engine::DataOptions tiny_data(std::int64_t test_batch) {
+  fgreid::engine::DataOptions data;
+  data.height = 64;
+  data.width = 32;
+  data.workers = 1;
+  data.test_batch = test_batch;
+  return data;
+}
+
+/// --flip-test --normalize-features.
+fgreid::engine::EvalOptions flip_and_normalize() {
+  fgreid::engine::EvalOptions eval;
+  eval.flip_test = true;
+  eval.normalize_features = true;
+  return eval;
+}
+
 /// Whether this CPU computes bf16 natively, read here apart from eval::ForwardSettings's own reading.
 bool native_bf16() {
   const auto capabilities = at::cpu::get_cpu_capabilities();
@@ -275,16 +300,9 @@ print(json.dumps({'clips': len(clips), 'reference': float((reference - ours).abs
 TEST_CASE("extraction runs in the run's precision: channels-last batches, bf16 autocast on the CPU only "
           "where it is native, float features that agree with fp32's") {
   TempDir dir;
-  std::vector<fgreid::datasets::Entry> entries;
-  for (const auto& image : write_images(dir / "photos", 3)) entries.push_back({.images = {image}});
-  fgreid::engine::DataOptions data;
-  data.height = 64;
-  data.width = 32;
-  data.workers = 1;
-  data.test_batch = 2;  // two batches
-  fgreid::engine::EvalOptions flip_l2;
-  flip_l2.flip_test = true;
-  flip_l2.normalize_features = true;
+  const auto entries = image_entries(dir / "photos", 3);
+  const auto data = tiny_data(/*test_batch=*/2);  // two batches
+  const auto flip_l2 = flip_and_normalize();
   const torch::Device cpu(torch::kCPU);
   using fgreid::engine::AmpMode;
   using ForwardSettings = fgreid::eval::ForwardSettings;
@@ -358,10 +376,10 @@ TEST_CASE("on CUDA extraction replays a CUDA graph for full batches and gives th
   for (const auto& settings : {fgreid::eval::ForwardSettings{AmpMode::off, false, true},
                                fgreid::eval::ForwardSettings{AmpMode::bf16, true, true}}) {
     INFO("bf16 + channels-last ", settings.amp == AmpMode::bf16);
+    auto eager_settings = settings;
+    eager_settings.cuda_graphs = false;
     {
       torch::NoGradGuard no_grad;
-      auto eager_settings = settings;
-      eager_settings.cuda_graphs = false;
       fgreid::eval::FeatureForward graphed(*model, cuda, settings, /*flip=*/true);
       fgreid::eval::FeatureForward eager(*model, cuda, eager_settings, /*flip=*/true);
       torch::manual_seed(8);
@@ -378,20 +396,11 @@ TEST_CASE("on CUDA extraction replays a CUDA graph for full batches and gives th
     }
     // Through the loader: 7 images at --test-batch 3 are batches of 3, 3 and 1.
     TempDir dir;
-    std::vector<fgreid::datasets::Entry> entries;
-    for (const auto& image : write_images(dir / "photos", 7)) entries.push_back({.images = {image}});
-    fgreid::engine::DataOptions data;
-    data.height = 64;
-    data.width = 32;
-    data.workers = 1;
-    data.test_batch = 3;
-    fgreid::engine::EvalOptions flip_l2;
-    flip_l2.flip_test = true;
-    flip_l2.normalize_features = true;
-    auto eager_settings = settings;
-    eager_settings.cuda_graphs = false;
-    const auto graphed = fgreid::eval::extract_features(*model, entries, {}, data, flip_l2, cuda, settings);
-    const auto eager = fgreid::eval::extract_features(*model, entries, {}, data, flip_l2, cuda, eager_settings);
+    const auto entries = image_entries(dir / "photos", 7);
+    const auto data = tiny_data(/*test_batch=*/3);
+    const auto graphed = fgreid::eval::extract_features(*model, entries, {}, data, flip_and_normalize(), cuda, settings);
+    const auto eager =
+        fgreid::eval::extract_features(*model, entries, {}, data, flip_and_normalize(), cuda, eager_settings);
     REQUIRE(graphed.sizes() == torch::IntArrayRef{7, 512});
     CHECK(torch::allclose(graphed, eager, 1e-5, 1e-6));
   }

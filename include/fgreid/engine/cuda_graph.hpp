@@ -39,6 +39,12 @@ class CudaGraph {
 
   [[nodiscard]] bool captured() const;
 
+  /// Whether `batch` can be copied into the graph's static `buffer`: a replay reads tensors of
+  /// the captured sizes and type only.
+  [[nodiscard]] static bool fits(const torch::Tensor& buffer, const torch::Tensor& batch) {
+    return buffer.defined() && buffer.sizes() == batch.sizes() && buffer.scalar_type() == batch.scalar_type();
+  }
+
  private:
   struct State;
   std::unique_ptr<State> state_;

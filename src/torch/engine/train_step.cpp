@@ -15,10 +15,6 @@ losses::LossResult detached(losses::LossResult result) {
   return result;
 }
 
-bool same_shape(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.defined() && a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type();
-}
-
 }  // namespace
 
 /// The capture and its static buffers. Every step of a graph run, eager ones too, runs on the
@@ -82,7 +78,7 @@ losses::LossResult TrainStep::operator()(const torch::Tensor& images, const torc
 losses::LossResult TrainStep::on_graph_stream(const torch::Tensor& images, const torch::Tensor& labels) {
   auto& graph = *graph_;
   if (graph.graph.captured()) {
-    if (same_shape(graph.images, images) && same_shape(graph.labels, labels)) {
+    if (CudaGraph::fits(graph.images, images) && CudaGraph::fits(graph.labels, labels)) {
       graph.images.copy_(images, /*non_blocking=*/true);
       graph.labels.copy_(labels, /*non_blocking=*/true);
       graph.graph.replay();

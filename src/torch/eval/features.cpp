@@ -120,10 +120,6 @@ torch::Tensor in_layout(const torch::Tensor& inputs, const ForwardSettings& sett
   return inputs;
 }
 
-bool same_shape(const torch::Tensor& a, const torch::Tensor& b) {
-  return a.defined() && a.sizes() == b.sizes() && a.scalar_type() == b.scalar_type();
-}
-
 }  // namespace
 
 /// The capture, its input buffer and its outputs.
@@ -175,7 +171,7 @@ BatchFeatures FeatureForward::on_graph_stream(const torch::Tensor& inputs) {
     }
     if (!capture(inputs)) return run(inputs, /*capturing=*/false);
   }
-  if (!same_shape(graph.inputs, inputs)) return run(inputs, /*capturing=*/false);
+  if (!engine::CudaGraph::fits(graph.inputs, inputs)) return run(inputs, /*capturing=*/false);
   graph.inputs.copy_(inputs, /*non_blocking=*/true);
   graph.graph.replay();
   // Copies: the next replay overwrites the graph's outputs.
