@@ -469,6 +469,8 @@ print(total, without_fc, macs[0])
     const auto text = md::format_summary(summary);
     CHECK(contains(text, "base_mars"));
     CHECK(contains(text, "multiply-accumulates per image at 1x3x64x32"));
+    CHECK(contains(text, "parameters: 52,013,184 (52.01 M)"));  // 2 × 23,508,032 + 4,997,120, by hand
+    CHECK(contains(text, " 23,508,032  "));                      // one trunk's row
     MESSAGE(text);
   }
 }

@@ -107,7 +107,10 @@ struct FlagCodec<std::vector<T>> {
   }
   static std::string print(const std::vector<T>& v) {
     std::string out;
-    for (const auto& x : v) out += (out.empty() ? "" : ",") + FlagCodec<T>::print(x);
+    for (const auto& x : v) {
+      if (!out.empty()) out += ',';
+      out += FlagCodec<T>::print(x);
+    }
     return out;
   }
 };

@@ -116,9 +116,14 @@ void add_rows(const torch::nn::Module& module, const std::string& name, int dept
 }
 
 std::string with_commas(std::int64_t value) {
-  std::string digits = std::to_string(value);
-  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
-  return digits;
+  const std::string digits = std::to_string(value);
+  const std::size_t lead = digits.size() % 3;  // digits before the first comma, when not 0
+  std::string grouped;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (i + 3 - lead) % 3 == 0) grouped += ',';
+    grouped += digits[i];
+  }
+  return grouped;
 }
 
 }  // namespace
@@ -185,7 +190,10 @@ std::string format_summary(const ModelSummary& summary) {
     text += fmt::format("{:<{}}  {:>12}  {}\n", label, width, with_commas(row.parameters), row.type);
   }
   std::string shape;
-  for (auto s : summary.input_shape) shape += (shape.empty() ? "" : "x") + std::to_string(s);
+  for (auto s : summary.input_shape) {
+    if (!shape.empty()) shape += 'x';
+    shape += std::to_string(s);
+  }
   text += fmt::format("parameters: {} ({:.2f} M), trainable {}\n", with_commas(summary.parameters),
                       summary.parameters / 1e6, with_commas(summary.trainable_parameters));
   text += fmt::format("multiply-accumulates per image at {}: {} ({:.3f} GMACs; FLOPs ~ 2 x MACs)\n",
