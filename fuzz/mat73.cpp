@@ -1,8 +1,6 @@
 // MATLAB v7.3 (HDF5) readers: CUHK03's cuhk-03.mat through libhdf5 (cell walk, classic split,
 // images) and read_mat_matrix, which reads v7.3 files through matio's HDF5 support. The first
 // byte picks the reader and its options; the rest is the .mat file.
-#include <fgreid/datasets/mat_numeric.hpp>
-
 #include "access/access.hpp"
 #include "fuzz_input.hpp"
 
@@ -14,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (data[0] % 2 == 0)
       fuzz::cuhk03_release(file, data[0] / 2 % 2 == 1, data[0] / 4 % 4);
     else
-      (void)datasets::read_mat_matrix(file, "query_IDX");
+      fuzz::mat_matrix(file, "query_IDX");
   });
   return 0;
 }

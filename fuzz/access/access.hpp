@@ -19,6 +19,10 @@ void cuhk03_protocol(const std::filesystem::path& file);
 /// into a scratch folder.
 void cuhk03_release(const std::filesystem::path& file, bool labeled, int split_index);
 
+/// A numeric matrix `variable` of a .mat file, v5 or v7.3, as read_mat_matrix reads it (MARS,
+/// iLIDS-VID); v7.3 files in a child process whose coverage counts.
+void mat_matrix(const std::filesystem::path& file, std::string_view variable);
+
 /// GRID's features_and_partitions.mat (matio, v5): read_train_ids.
 void grid_partitions(const std::filesystem::path& file, int split_index);
 
