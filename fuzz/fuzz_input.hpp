@@ -5,6 +5,8 @@
 // memory) is a finding.
 #include <fgreid/error.hpp>
 
+#include "../src/core/detail/child_process.hpp"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -18,6 +20,7 @@
 #include <fstream>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace fgreid::fuzz {
 
@@ -64,6 +67,23 @@ class ChildCoverage {
     void* shared = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     shared_ = shared == MAP_FAILED ? nullptr : static_cast<std::uint8_t*>(shared);
   }
+  /// detail::read_in_child(file, reader, read), the child's coverage counted however it ends.
+  template <class Read>
+  std::string read_in_child(const std::filesystem::path& file, std::string_view reader, Read read) const {
+    const Finally merge_after{[this] { merge(); }};
+    return detail::read_in_child(file, reader, [&] {
+      const Finally save_after{[this] { save(); }};
+      return read();
+    });
+  }
+
+ private:
+  template <class F>
+  struct Finally {  // runs f when the scope ends, by return or by exception
+    explicit Finally(F f) : f(std::move(f)) {}
+    ~Finally() { f(); }
+    F f;
+  };
   void save() const {  // in the child
     if (shared_ != nullptr) std::memcpy(shared_, __start___sancov_cntrs, size_);
   }
@@ -74,7 +94,6 @@ class ChildCoverage {
     std::memset(shared_, 0, size_);
   }
 
- private:
   std::size_t size_ = static_cast<std::size_t>(__stop___sancov_cntrs - __start___sancov_cntrs);
   std::uint8_t* shared_ = nullptr;
 };

@@ -15,24 +15,9 @@ void cuhk03_release(const std::filesystem::path& file, bool labeled, int split_i
   // read_release_in_child, with the child's coverage brought back to libFuzzer.
   static const ChildCoverage coverage;
   const char* boxes = labeled ? "labeled" : "detected";
-  try {
-    (void)detail::read_in_child(file, "libhdf5", [&] {
-      try {
-        auto bytes = datasets::encode(datasets::read_release(file, boxes, split_index, images));
-        coverage.save();
-        return bytes;
-      } catch (...) {
-        coverage.save();
-        throw;
-      }
-    });
-  } catch (...) {
-    coverage.merge();
-    std::filesystem::remove_all(images);
-    throw;
-  }
-  coverage.merge();
-  std::filesystem::remove_all(images);
+  (void)coverage.read_in_child(file, "libhdf5", [&] {
+    return datasets::encode(datasets::read_release(file, boxes, split_index, images));
+  });
 }
 
 }  // namespace fgreid::fuzz
